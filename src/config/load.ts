@@ -1,0 +1,59 @@
+// Builds the Config from, in rising precedence: defaults, the YAML file, the environment
+// (HOST, PORT, MIRRORGATE_CONFIG), and command-line flags (--host, --port, --config).
+
+import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { parseArgs } from 'node:util'
+import { parse as parseYaml } from 'yaml'
+import { MgError } from '../errors.js'
+import { DEFAULTS, configFromDocument, deepFreeze, type Config } from './schema.js'
+
+export const USAGE = `usage: mirrorgate [--config FILE] [--host HOST] [--port PORT]
+  --config FILE   YAML configuration (env MIRRORGATE_CONFIG)
+  --host HOST     address to listen on (env HOST, default ${DEFAULTS.host})
+  --port PORT     port to listen on (env PORT, default ${DEFAULTS.port})`
+
+function parsePort (text: string, origin: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new MgError('MG_ERR_CONFIG_INVALID', `${origin}: "${text}" is not a port number (0-65535)`)
+  }
+  return Number(text)
+}
+
+export function readConfigFile (file: string): Config {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new MgError('MG_ERR_CONFIG_INVALID', `${file}: cannot read: ${(err as Error).message}`, { cause: err })
+  }
+  let doc: unknown
+  try {
+    doc = parseYaml(text, { uniqueKeys: true })
+  } catch (err) {
+    throw new MgError('MG_ERR_CONFIG_INVALID', `${file}: not valid YAML: ${(err as Error).message}`, { cause: err })
+  }
+  return configFromDocument(doc, file, dirname(file))
+}
+
+export function loadConfig (argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+  let values: { config?: string | undefined, host?: string | undefined, port?: string | undefined }
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } },
+      strict: true
+    }).values
+  } catch (err) {
+    throw new MgError('MG_ERR_CONFIG_INVALID', `command line: ${(err as Error).message}\n${USAGE}`, { cause: err })
+  }
+  const file = values.config ?? env.MIRRORGATE_CONFIG
+  const base = file === undefined || file === '' ? DEFAULTS : readConfigFile(file)
+  const host = values.host ?? env.HOST
+  const portText = values.port ?? env.PORT
+  return deepFreeze({
+    ...base,
+    host: host === undefined || host === '' ? base.host : host,
+    port: portText === undefined || portText === '' ? base.port : parsePort(portText, values.port !== undefined ? '--port' : 'PORT')
+  })
+}

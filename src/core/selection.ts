@@ -1,0 +1,150 @@
+// Mirror selection: (client, table, policy) -> ranked mirrors and the reason for every
+// exclusion. Pure and deterministic: no clock, no randomness, no I/O.
+//
+// The rule, in order:
+//  1. Drop mirrors that cannot serve this client at all (disabled, wrong scheme or IP
+//     family, restrictions, and whatever the caller's gate says, e.g. health).
+//  2. Pool: the eligible mirrors in the client's country, or all eligible ones if none.
+//  3. Group: the pool mirrors within `nearKm` of the nearest pool mirror ("comparably
+//     near"); if some of them share the client's ASN, only those.
+//  4. The group is ordered by weighted rendezvous hashing on the client network, so
+//     load splits by weight and one network always lands on the same mirror.
+//  5. Everything else eligible follows as alternatives, nearest first.
+
+import { distanceKm } from './geo.js'
+import { fnv1a32, rendezvousScore } from './hash.js'
+import type { Client, Mirror, MirrorTable } from './types.js'
+
+export type ExclusionCode =
+  | 'disabled' | 'scheme' | 'family'
+  | 'only-countries' | 'only-continents' | 'excluded-country'
+  | 'draining' | 'down' | 'stale'
+
+export interface Verdict { readonly code: ExclusionCode; readonly reason: string }
+
+/** Extra per-mirror eligibility supplied by the caller (health, freshness, draining). */
+export type Gate = (mirror: Mirror) => Verdict | null
+
+export interface SelectionPolicy {
+  /** Mirrors within this many km of the nearest candidate count as equally near. */
+  readonly nearKm: number
+}
+
+export interface Ranked {
+  readonly mirror: Mirror
+  /** The base URL for the client's scheme. */
+  readonly base: string
+  readonly distanceKm: number
+  /** True for the comparably-near group the choice was made from. */
+  readonly inGroup: boolean
+  readonly sameCountry: boolean
+  readonly sameAsn: boolean
+  readonly score: number
+}
+
+export interface Excluded extends Verdict { readonly mirror: Mirror }
+
+export interface Selection {
+  readonly ranked: readonly Ranked[]
+  readonly excluded: readonly Excluded[]
+  /** Why the group was formed as it was, for people reading /api/v1/explain. */
+  readonly groupReason: string
+}
+
+/** Step 1: the reason this client may not use this mirror, or null. */
+export function exclusionFor (mirror: Mirror, client: Client): Verdict | null {
+  if (!mirror.enabled) return { code: 'disabled', reason: 'disabled in the mirror table' }
+  if (client.scheme === 'https' && mirror.https === null) {
+    return { code: 'scheme', reason: 'no https URL and the request was https' }
+  }
+  if (client.family === 6 ? !mirror.ipv6 : !mirror.ipv4) {
+    return { code: 'family', reason: `does not serve IPv${client.family} clients` }
+  }
+  const r = mirror.restrictions
+  const country = client.place.country
+  if (r.onlyCountries.length > 0 && (country === null || !r.onlyCountries.includes(country))) {
+    return { code: 'only-countries', reason: `serves only ${r.onlyCountries.join(', ')}` }
+  }
+  const continent = client.place.continent
+  if (r.onlyContinents.length > 0 && (continent === null || !r.onlyContinents.includes(continent))) {
+    return { code: 'only-continents', reason: `serves only ${r.onlyContinents.join(', ')}` }
+  }
+  if (country !== null && r.excludeCountries.includes(country)) {
+    return { code: 'excluded-country', reason: `does not serve ${country}` }
+  }
+  return null
+}
+
+/** The URL base to send this client to: same scheme, or https for an http client when that is all there is. */
+function baseFor (mirror: Mirror, client: Client): string {
+  if (client.scheme === 'http') return (mirror.http ?? mirror.https) as string
+  return mirror.https as string
+}
+
+interface Candidate {
+  mirror: Mirror
+  distance: number
+  sameCountry: boolean
+  sameAsn: boolean
+}
+
+export function select (table: MirrorTable, client: Client, policy: SelectionPolicy, gate?: Gate): Selection {
+  const place = client.place
+  const excluded: Excluded[] = []
+  const eligible: Candidate[] = []
+  let inCountry = 0
+  for (const mirror of table.mirrors) {
+    const verdict = exclusionFor(mirror, client) ?? (gate === undefined ? null : gate(mirror))
+    if (verdict !== null) {
+      excluded.push({ mirror, code: verdict.code, reason: verdict.reason })
+      continue
+    }
+    const sameCountry = place.country !== null && mirror.country === place.country
+    if (sameCountry) inCountry++
+    eligible.push({
+      mirror,
+      distance: distanceKm(place.latitude, place.longitude, mirror.latitude, mirror.longitude),
+      sameCountry,
+      sameAsn: place.asn !== null && mirror.asns.includes(place.asn)
+    })
+  }
+  if (eligible.length === 0) return { ranked: [], excluded, groupReason: 'no eligible mirror' }
+
+  // Steps 2 and 3.
+  const pool = inCountry > 0 ? eligible.filter((c) => c.sameCountry) : eligible
+  let nearest = Infinity
+  for (const c of pool) if (c.distance < nearest) nearest = c.distance
+  let group = pool.filter((c) => c.distance <= nearest + policy.nearKm)
+  const sameAsn = group.filter((c) => c.sameAsn)
+  if (sameAsn.length > 0) group = sameAsn
+  const groupReason = (inCountry > 0 ? `mirrors in ${place.country as string}` : 'no eligible mirror in the client\'s country; nearest mirrors') +
+    ` within ${policy.nearKm} km of the nearest (${Math.round(nearest)} km)` +
+    (sameAsn.length > 0 ? `, restricted to the client's AS${place.asn as number}` : '')
+
+  // Step 4.
+  const clientHash = fnv1a32(client.network)
+  const scored = group.map((c) => ({ c, score: rendezvousScore(clientHash, c.mirror.seed, c.mirror.weight) }))
+  scored.sort((a, b) => b.score - a.score || (a.c.mirror.id < b.c.mirror.id ? -1 : 1))
+
+  // Step 5.
+  const inGroup = new Set(group)
+  const rest = eligible.filter((c) => !inGroup.has(c))
+  rest.sort((a, b) => Number(b.sameCountry) - Number(a.sameCountry) || a.distance - b.distance || (a.mirror.id < b.mirror.id ? -1 : 1))
+
+  const ranked: Ranked[] = []
+  for (const { c, score } of scored) ranked.push(toRanked(c, client, true, score))
+  for (const c of rest) ranked.push(toRanked(c, client, false, 0))
+  return { ranked, excluded, groupReason }
+}
+
+function toRanked (c: Candidate, client: Client, inGroup: boolean, score: number): Ranked {
+  return {
+    mirror: c.mirror,
+    base: baseFor(c.mirror, client),
+    distanceKm: c.distance,
+    inGroup,
+    sameCountry: c.sameCountry,
+    sameAsn: c.sameAsn,
+    score
+  }
+}

@@ -1,0 +1,64 @@
+// Builds the immutable mirror table the selection reads. Validation of the file happens at
+// the edge (src/config/table-file.ts); this only derives fields and freezes.
+
+import { COUNTRIES } from './countries.js'
+import { fnv1a32 } from './hash.js'
+import type { Continent, Mirror, MirrorTable, Restrictions, Tier } from './types.js'
+
+/** A mirror as written in the table file, after validation. */
+export interface MirrorSpec {
+  readonly id: string
+  readonly name: string
+  readonly sponsor?: string | undefined
+  readonly tier: Tier
+  readonly urls: readonly string[]
+  readonly country: string
+  readonly latitude: number
+  readonly longitude: number
+  readonly asns?: readonly number[] | undefined
+  readonly weight: number
+  readonly families: readonly ('ipv4' | 'ipv6')[]
+  readonly restrictions?: Partial<Restrictions> | undefined
+  readonly enabled: boolean
+  readonly note?: string | undefined
+}
+
+let nextVersion = 1
+
+export function buildMirror (spec: MirrorSpec): Mirror {
+  const country = COUNTRIES.get(spec.country)
+  if (country === undefined) throw new Error(`unknown country ${spec.country}`)
+  const http = spec.urls.find((u) => u.startsWith('http://')) ?? null
+  const https = spec.urls.find((u) => u.startsWith('https://')) ?? null
+  const r = spec.restrictions ?? {}
+  return Object.freeze({
+    id: spec.id,
+    name: spec.name,
+    sponsor: spec.sponsor ?? null,
+    tier: spec.tier,
+    http,
+    https,
+    country: spec.country,
+    continent: country.continent as Continent,
+    latitude: spec.latitude,
+    longitude: spec.longitude,
+    asns: Object.freeze([...(spec.asns ?? [])]),
+    weight: spec.weight,
+    ipv4: spec.families.includes('ipv4'),
+    ipv6: spec.families.includes('ipv6'),
+    restrictions: Object.freeze({
+      onlyCountries: Object.freeze([...(r.onlyCountries ?? [])]),
+      onlyContinents: Object.freeze([...(r.onlyContinents ?? [])]),
+      excludeCountries: Object.freeze([...(r.excludeCountries ?? [])])
+    }),
+    enabled: spec.enabled,
+    seed: fnv1a32(spec.id)
+  })
+}
+
+export function buildTable (specs: readonly MirrorSpec[]): MirrorTable {
+  const mirrors = Object.freeze(specs.map(buildMirror))
+  const byId = new Map(mirrors.map((m) => [m.id, m]))
+  if (byId.size !== mirrors.length) throw new Error('duplicate mirror id')
+  return Object.freeze({ version: nextVersion++, mirrors, byId })
+}

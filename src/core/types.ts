@@ -1,0 +1,63 @@
+// The plain, readonly data the core works on. No I/O types leak in here.
+
+import type { Continent } from './countries.js'
+
+export type { Continent }
+export type Tier = 't1' | 'community'
+export type Scheme = 'http' | 'https'
+export type Family = 4 | 6
+
+export interface Restrictions {
+  readonly onlyCountries: readonly string[]
+  readonly onlyContinents: readonly Continent[]
+  readonly excludeCountries: readonly string[]
+}
+
+/** One mirror as the selection sees it: validated, with derived fields filled in. */
+export interface Mirror {
+  readonly id: string
+  readonly name: string
+  readonly sponsor: string | null
+  readonly tier: Tier
+  /** Base URL per scheme, always ending in '/'. */
+  readonly http: string | null
+  readonly https: string | null
+  readonly country: string
+  readonly continent: Continent
+  readonly latitude: number
+  readonly longitude: number
+  readonly asns: readonly number[]
+  readonly weight: number
+  readonly ipv4: boolean
+  readonly ipv6: boolean
+  readonly restrictions: Restrictions
+  readonly enabled: boolean
+  /** fnv1a32(id), precomputed for rendezvous hashing. */
+  readonly seed: number
+}
+
+export interface MirrorTable {
+  /** Changes whenever the table is rebuilt; caches key on it. */
+  readonly version: number
+  readonly mirrors: readonly Mirror[]
+  readonly byId: ReadonlyMap<string, Mirror>
+}
+
+/** Where a client is, as far as we can tell. */
+export interface Place {
+  readonly country: string | null
+  readonly continent: Continent | null
+  readonly latitude: number
+  readonly longitude: number
+  readonly asn: number | null
+  /** How the place was found: a GeoIP record, a country's centroid, or this instance's own region. */
+  readonly source: 'geoip' | 'country-centroid' | 'instance-region'
+}
+
+export interface Client {
+  readonly place: Place
+  readonly family: Family
+  readonly scheme: Scheme
+  /** The client network (/24 or /48): the unit of stickiness. */
+  readonly network: string
+}

@@ -1,0 +1,38 @@
+// Every error mirrorgate reports, with its code, HTTP status and message, in one place.
+// Codes are stable: tests and operators match on them. Never reuse a retired code.
+
+export interface ErrorSpec { readonly status: number; readonly message: string }
+
+export const ERRORS = {
+  // Request input (HTTP edge)
+  MG_ERR_PATH_TOO_LONG: { status: 400, message: 'Request target is too long' },
+  MG_ERR_PATH_CONTROL: { status: 400, message: 'Request target contains control characters' },
+  MG_ERR_PATH_TRAVERSAL: { status: 400, message: 'Request target contains a dot segment or an encoded slash' },
+  MG_ERR_PATH_INVALID: { status: 400, message: 'Request target contains characters or escapes that are not allowed' },
+  MG_ERR_BAD_FORWARDED_FOR: { status: 400, message: 'X-Forwarded-For from a trusted proxy is malformed' },
+  MG_ERR_BAD_FORWARDED_PROTO: { status: 400, message: 'X-Forwarded-Proto from a trusted proxy must be http or https' },
+  MG_ERR_BAD_QUERY: { status: 400, message: 'Query parameters are missing or invalid' },
+  MG_ERR_NOT_FOUND: { status: 404, message: 'Not found: mirrorgate serves only its repository prefixes' },
+  MG_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Only GET and HEAD are allowed' },
+  // Selection
+  MG_ERR_NO_MIRROR: { status: 503, message: 'No mirror can serve this request right now; retry later' },
+  // Start-up and reload
+  MG_ERR_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
+  MG_ERR_TABLE_INVALID: { status: 500, message: 'Mirror table is invalid' },
+  MG_ERR_GEOIP_OPEN: { status: 500, message: 'GeoIP database cannot be opened' }
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+
+/** An error with a stable code, a status for the HTTP edge, and details for people. */
+export class MgError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+
+  constructor (code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail === undefined ? ERRORS[code].message : `${ERRORS[code].message}: ${detail}`, options)
+    this.name = 'MgError'
+    this.code = code
+    this.status = ERRORS[code].status
+  }
+}

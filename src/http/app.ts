@@ -1,0 +1,80 @@
+// Builds the service: Fastify for everything but the hot path, which a plain node:http
+// front handles first (see createFront). Never calls listen(): main.ts and tests do.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { parseTarget } from '../core/request-path.js'
+import type { Config } from '../config/schema.js'
+import { MgError } from '../errors.js'
+import type { GeoIp } from '../geoip/reader.js'
+import type { Metrics } from '../metrics.js'
+import type { Redirector } from '../redirector.js'
+import { TrustedProxies } from './client-address.js'
+import { createRedirectHandler } from './redirect.js'
+import { errorBody, sendError } from './reply.js'
+import { registerExplain } from './routes/explain.js'
+import { registerHealth } from './routes/health.js'
+
+export interface AppDeps {
+  readonly config: Config
+  readonly geoip: GeoIp
+  readonly redirector: Redirector
+  readonly metrics: Metrics
+  readonly logger?: FastifyServerOptions['logger']
+}
+
+export interface App {
+  readonly fastify: FastifyInstance
+  /** False until start-up completes and again once shutdown begins; /readyz reports it. */
+  ready: boolean
+}
+
+export function buildApp (deps: AppDeps): App {
+  const { config, metrics } = deps
+  const proxies = new TrustedProxies(config.trustedProxies)
+  const redirect = createRedirectHandler({
+    redirector: deps.redirector, proxies, metrics, fallback: config.fallback, linkCount: config.linkCount
+  })
+  const prefixes = config.prefixes
+
+  // Every request passes parseTarget first: bad targets never reach a route or a header.
+  const front = (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+    createServer({ maxHeaderSize: 8192 }, (req, res) => {
+      const target = parseTarget(req.url ?? '', prefixes)
+      if (!target.ok) {
+        metrics.request('invalid', 400)
+        return sendError(res, target.code)
+      }
+      if (target.prefix !== null) return redirect(req, res, target.rest, target.query)
+      handler(req, res)
+    })
+
+  const fastify = Fastify({
+    logger: deps.logger ?? false,
+    // No per-request log line: at tens of thousands of redirects a second it would be the bottleneck.
+    logController: new LogController({ disableRequestLogging: true }),
+    serverFactory: front,
+    return503OnClosing: true
+  })
+  const app: App = { fastify, ready: false }
+
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.request(request.routeOptions.url ?? 'not-found', reply.statusCode)
+  })
+  fastify.setNotFoundHandler((request, reply) => {
+    reply.code(404).type('application/json; charset=utf-8').send(errorBody('MG_ERR_NOT_FOUND'))
+  })
+  fastify.setErrorHandler((error, request, reply) => {
+    if (error instanceof MgError) {
+      return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error.code, error.message))
+    }
+    const status = (error as { statusCode?: number }).statusCode ?? 500
+    if (status >= 500) request.log.error({ err: error }, 'request failed')
+    reply.code(status).type('application/json; charset=utf-8')
+      .send(JSON.stringify({ error: (error as { code?: string }).code ?? 'MG_ERR_INTERNAL', message: status >= 500 ? 'Internal error' : (error as Error).message }))
+  })
+
+  registerHealth(fastify, app, metrics)
+  registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies })
+  return app
+}

@@ -1,0 +1,23 @@
+// Liveness, readiness and the Prometheus exposition.
+
+import type { FastifyInstance } from 'fastify'
+import type { Metrics } from '../../metrics.js'
+import type { App } from '../app.js'
+
+export function registerHealth (fastify: FastifyInstance, app: App, metrics: Metrics): void {
+  fastify.get('/healthz', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store')
+    return { status: 'ok' }
+  })
+
+  fastify.get('/readyz', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store')
+    if (!app.ready) return reply.code(503).send({ status: 'not ready' })
+    return { status: 'ready' }
+  })
+
+  fastify.get('/metrics', async (request, reply) => {
+    reply.header('Content-Type', metrics.registry.contentType).header('Cache-Control', 'no-store')
+    return metrics.registry.metrics()
+  })
+}
