@@ -1,0 +1,114 @@
+// Trust, address families, the no-mirror cases, explain, health and metrics.
+
+import t from 'tap'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { get, startService } from '../helpers/service.js'
+
+const INDEX = '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'
+const GERMAN = '85.214.132.117'
+
+function tableFile (dir: string, mirrors: object[]): string {
+  const file = join(dir, 'mirrors.yaml')
+  writeFileSync(file, JSON.stringify({ mirrors })) // JSON is YAML
+  return file
+}
+
+const mirror = (id: string, country: string, lat: number, lon: number, extra: object = {}) => ({
+  id, name: id, tier: 'community', urls: [`http://${id}.example.org/alpine/`], country, latitude: lat, longitude: lon,
+  weight: 10, families: ['ipv4'], enabled: true, ...extra
+})
+
+t.test('an untrusted peer cannot set the client address', async (t) => {
+  const dir = t.testdir()
+  const table = tableFile(dir, [mirror('de1', 'DE', 52.5, 13.4), mirror('jp1', 'JP', 35.7, 139.7)])
+  // Loopback is not trusted here: X-Forwarded-For is ignored and the peer, 127.0.0.1, cannot
+  // be placed, so the client takes this instance's region (Japan).
+  const { service, port } = await startService({
+    table, trustedProxies: ['10.0.0.0/8'], instance: { id: 'tokyo-1', region: 'ap-northeast', country: 'JP', latitude: 35.7, longitude: 139.7 }
+  })
+  t.teardown(() => service.close())
+  const res = await get(port, INDEX, { 'X-Forwarded-For': GERMAN, 'X-Forwarded-Proto': 'https' })
+  t.equal(res.status, 302)
+  t.equal(res.headers['x-mirrorgate-mirror'], 'jp1')
+  t.match(res.headers.location, /^http:\/\//, 'X-Forwarded-Proto ignored too')
+  const garbage = await get(port, INDEX, { 'X-Forwarded-For': 'garbage' })
+  t.equal(garbage.status, 302, 'malformed headers from untrusted peers are simply ignored')
+})
+
+t.test('IPv6 clients, direct and forwarded, never go to IPv4-only mirrors', async (t) => {
+  const dir = t.testdir()
+  const table = tableFile(dir, [
+    mirror('de-v4', 'DE', 52.5, 13.4),
+    mirror('nl-v6', 'NL', 52.4, 4.9, { families: ['ipv4', 'ipv6'] })
+  ])
+  const { service, port } = await startService({ table }, '::1')
+  t.teardown(() => service.close())
+  const direct = await get(port, INDEX, {}, 'GET', '::1')
+  t.equal(direct.headers['x-mirrorgate-mirror'], 'nl-v6', 'direct ::1 client is IPv6')
+  const forwarded = await get(port, INDEX, { 'X-Forwarded-For': '2a01:4f8::1' }, 'GET', '::1')
+  t.equal(forwarded.headers['x-mirrorgate-mirror'], 'nl-v6')
+  const v4 = await get(port, INDEX, { 'X-Forwarded-For': GERMAN }, 'GET', '::1')
+  t.equal(v4.headers['x-mirrorgate-mirror'], 'de-v4', 'an IPv4 client through an IPv6 proxy stays IPv4')
+  const mapped = await get(port, INDEX, { 'X-Forwarded-For': `::ffff:${GERMAN}` }, 'GET', '::1')
+  t.equal(mapped.headers['x-mirrorgate-mirror'], 'de-v4', 'IPv4-mapped IPv6 is IPv4')
+})
+
+t.test('no eligible mirror: 503 with Retry-After, or the fallback', async (t) => {
+  const dir = t.testdir()
+  const table = tableFile(dir, [mirror('only-v4', 'DE', 52.5, 13.4), mirror('off', 'DE', 52.5, 13.4, { enabled: false, families: ['ipv6'] })])
+  const none = await startService({ table }, '::1')
+  t.teardown(() => none.service.close())
+  const res = await get(none.port, INDEX, { 'X-Forwarded-For': '2a01:4f8::1' }, 'GET', '::1')
+  t.equal(res.status, 503)
+  t.equal(res.headers['retry-after'], '60')
+  t.equal(JSON.parse(res.body).error, 'MG_ERR_NO_MIRROR')
+  t.equal(res.headers.location, undefined)
+
+  const fb = await startService({ table, fallback: 'https://origin.example.org/alpine/' }, '::1')
+  t.teardown(() => fb.service.close())
+  const res2 = await get(fb.port, INDEX, { 'X-Forwarded-For': '2a01:4f8::1' }, 'GET', '::1')
+  t.equal(res2.status, 302)
+  t.equal(res2.headers.location, 'https://origin.example.org/alpine/v3.22/main/x86_64/APKINDEX.tar.gz')
+  const metrics = await get(fb.port, '/metrics', {}, 'GET', '::1')
+  t.match(metrics.body, /mirrorgate_fallbacks_total\{outcome="fallback"\} 1/)
+})
+
+t.test('explain, health, readiness and metrics', async (t) => {
+  const { service, port } = await startService()
+  t.teardown(() => service.close())
+
+  const ex = await get(port, `/api/v1/explain?ip=${GERMAN}&path=${encodeURIComponent(INDEX)}`)
+  t.equal(ex.status, 200)
+  const body = JSON.parse(ex.body)
+  t.equal(body.client.place.country, 'DE')
+  t.equal(body.client.network, '85.214.132.0/24')
+  t.equal(body.ranked[0].id, body.choice.mirror)
+  t.equal(body.ranked[0].country, 'DE')
+  t.ok(body.ranked[0].inGroup)
+  t.match(body.choice.location, /\/v3\.22\/main\/x86_64\/APKINDEX\.tar\.gz$/)
+  t.ok(body.excluded.some((e: { code: string }) => e.code === 'disabled'), 'the disabled Tier-1 placeholders are listed as excluded')
+  t.match(body.attribution, /DB-IP/)
+  // explain agrees with the redirect itself
+  const redirect = await get(port, INDEX, { 'X-Forwarded-For': GERMAN })
+  t.equal(redirect.headers.location, body.choice.location)
+
+  const https = JSON.parse((await get(port, `/api/v1/explain?ip=${GERMAN}&scheme=https`)).body)
+  t.ok(https.excluded.some((e: { code: string }) => e.code === 'scheme'), 'http-only mirrors excluded for https')
+  for (const bad of ['ip=1.2.3', 'ip=1.2.3.4&path=/etc/passwd', 'ip=1.2.3.4&scheme=ftp', 'ip=1.2.3.4&ip=5.6.7.8']) {
+    const r = await get(port, `/api/v1/explain?${bad}`)
+    t.equal(r.status, 400, bad)
+    t.equal(JSON.parse(r.body).error, 'MG_ERR_BAD_QUERY')
+  }
+
+  t.same(JSON.parse((await get(port, '/healthz')).body), { status: 'ok' })
+  t.equal((await get(port, '/readyz')).status, 200)
+  const metrics = await get(port, '/metrics')
+  t.match(metrics.headers['content-type'], /text\/plain/)
+  t.match(metrics.body, /mirrorgate_http_requests_total\{route="redirect",status="302"\} 1/)
+  t.match(metrics.body, new RegExp(`mirrorgate_redirects_total\\{mirror="${body.choice.mirror}",continent="EU"\\} 1`))
+  t.match(metrics.body, /mirrorgate_geoip_lookups_total [1-9]/)
+  t.match(metrics.body, /mirrorgate_geoip_cache_hits_total [1-9]/)
+  t.match(metrics.body, /mirrorgate_selection_seconds_count [1-9]/)
+  t.match(metrics.body, /process_resident_memory_bytes/)
+})
