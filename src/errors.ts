@@ -14,11 +14,17 @@ export const ERRORS = {
   MG_ERR_BAD_QUERY: { status: 400, message: 'Query parameters are missing or invalid' },
   MG_ERR_NOT_FOUND: { status: 404, message: 'Not found: mirrorgate serves only its repository prefixes' },
   MG_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Only GET and HEAD are allowed' },
+  // Admin API
+  MG_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
+  MG_ERR_ADMIN_DISABLED: { status: 403, message: 'The admin API is disabled: no admin token is configured' },
+  MG_ERR_UNKNOWN_MIRROR: { status: 404, message: 'No mirror with that id in the table in force' },
+  MG_ERR_BAD_BODY: { status: 400, message: 'Request body is invalid' },
+  MG_ERR_PROBES_DISABLED: { status: 409, message: 'Probes are disabled in the configuration' },
   // Selection
   MG_ERR_NO_MIRROR: { status: 503, message: 'No mirror can serve this request right now; retry later' },
   // Start-up and reload
   MG_ERR_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
-  MG_ERR_TABLE_INVALID: { status: 500, message: 'Mirror table is invalid' },
+  MG_ERR_TABLE_INVALID: { status: 422, message: 'Mirror table is invalid' },
   MG_ERR_GEOIP_OPEN: { status: 500, message: 'GeoIP database cannot be opened' }
 } as const satisfies Record<string, ErrorSpec>
 

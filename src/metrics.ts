@@ -1,7 +1,9 @@
 // Every Prometheus metric mirrorgate exposes, on one registry. Hot-path counters are bound
 // to their label values once and cached, so a request costs a map read and an increment.
 
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { ProbeResult } from './core/health.js'
+import type { Fleet } from './fleet.js'
 import type { GeoIp } from './geoip/reader.js'
 
 export class Metrics {
@@ -10,9 +12,12 @@ export class Metrics {
   readonly #redirects: Counter<'mirror' | 'continent'>
   readonly #fallbacks: Counter<'outcome'>
   readonly selectionSeconds: Histogram
+  readonly #probeSeconds: Histogram<'target'>
+  readonly #probeFailures: Counter<'mirror' | 'reason'>
+  readonly #reloads: Counter<'result'>
   readonly #children = new Map<string, Counter.Internal>()
 
-  constructor (geoip: GeoIp) {
+  constructor (geoip: GeoIp, fleet: Fleet) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#requests = new Counter({ name: 'mirrorgate_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
@@ -27,6 +32,46 @@ export class Metrics {
     // GeoIP keeps plain counters; they are copied out only when Prometheus scrapes.
     new Counter({ name: 'mirrorgate_geoip_lookups_total', help: 'GeoIP lookups (cached or not)', registers, collect () { this.reset(); this.inc(geoip.lookups) } })
     new Counter({ name: 'mirrorgate_geoip_cache_hits_total', help: 'GeoIP lookups answered from the per-network cache', registers, collect () { this.reset(); this.inc(geoip.cacheHits) } })
+
+    // Mirror health: probe outcomes as they happen, state read from the fleet at scrape time.
+    this.#probeSeconds = new Histogram({
+      name: 'mirrorgate_probe_duration_seconds', help: 'Canary probe latency (successful probes)', labelNames: ['target'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers
+    })
+    this.#probeFailures = new Counter({ name: 'mirrorgate_probe_failures_total', help: 'Failed canary probes by mirror and reason', labelNames: ['mirror', 'reason'], registers })
+    this.#reloads = new Counter({ name: 'mirrorgate_table_reloads_total', help: 'Mirror table reloads by result', labelNames: ['result'], registers })
+    new Gauge({
+      name: 'mirrorgate_mirror_up', help: '1 when the mirror passes its probes for this scheme, 0 when down, -1 unknown', labelNames: ['mirror', 'scheme'], registers,
+      collect () {
+        this.reset()
+        for (const s of fleet.status()) {
+          if (!s.mirror.enabled) continue
+          for (const [scheme, h] of [['http', s.http], ['https', s.https]] as const) {
+            if (h !== null) this.set({ mirror: s.mirror.id, scheme }, h.state === 'up' ? 1 : h.state === 'down' ? 0 : -1)
+          }
+        }
+      }
+    })
+    new Gauge({
+      name: 'mirrorgate_mirror_lag_seconds', help: 'How far the mirror is behind the reference sync point', labelNames: ['mirror'], registers,
+      collect () {
+        this.reset()
+        for (const s of fleet.status()) if (s.mirror.enabled && s.lagMs !== null) this.set({ mirror: s.mirror.id }, s.lagMs / 1000)
+      }
+    })
+    new Gauge({
+      name: 'mirrorgate_fail_open', help: '1 while too few mirrors are up and health is being ignored', registers,
+      collect () { this.set(fleet.failOpen ? 1 : 0) }
+    })
+  }
+
+  probe (mirror: string | null, result: ProbeResult): void {
+    if (result.ok) this.#probeSeconds.observe({ target: mirror === null ? 'master' : 'mirror' }, result.latencyMs / 1000)
+    else this.#probeFailures.inc({ mirror: mirror ?? 'master', reason: result.failure ?? 'other' })
+  }
+
+  reload (ok: boolean): void {
+    this.#reloads.inc({ result: ok ? 'ok' : 'rejected' })
   }
 
   #child<L extends string> (counter: Counter<L>, key: string, labels: Record<L, string>): Counter.Internal {

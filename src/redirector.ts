@@ -1,11 +1,19 @@
-// The service's one decision, shared by every edge (HTTP redirect, explain, later DNS):
+// The service's one decision, shared by every edge (HTTP redirect, explain, DNS):
 // client address -> place -> ranked mirrors. Caches decisions per client network and scheme;
-// the cache starts cold whenever the table changes.
+// the cache starts cold whenever the table or any mirror's eligibility changes.
+//
+// Consistency rule ("packages follow the index"): a versioned file (a package) goes to the
+// mirror the same client's index would go to right now, whenever one is fresh enough for
+// indexes. Only when no such mirror exists for the client does the looser versioned lag
+// bound apply. Both requests rank the same candidates by the same rendezvous hash, so an
+// APKINDEX and the packages it lists come from one mirror, at one sync point.
 
 import { LRUCache } from 'lru-cache'
 import { networkKey, type Ip } from './core/ip.js'
-import { select, type Gate, type Selection, type SelectionPolicy } from './core/selection.js'
+import type { PathClass } from './core/freshness.js'
+import { select, type Selection, type SelectionPolicy } from './core/selection.js'
 import type { Client, MirrorTable, Place, Scheme } from './core/types.js'
+import type { Gates } from './fleet.js'
 import type { GeoIp } from './geoip/reader.js'
 import type { Metrics } from './metrics.js'
 
@@ -28,6 +36,8 @@ export interface Decision {
 export interface Explanation {
   readonly client: Client
   readonly selection: Selection
+  /** The class whose freshness bound the choice was made under (see the consistency rule). */
+  readonly appliedClass: PathClass
 }
 
 export class Redirector {
@@ -37,24 +47,24 @@ export class Redirector {
   readonly #metrics: Metrics | null
   readonly #cache: LRUCache<string, Decision>
   #table: MirrorTable
-  #gate: Gate | undefined
+  #gates: Gates | undefined
 
-  constructor (opts: { geoip: GeoIp, table: MirrorTable, policy: SelectionPolicy, keep: number, cacheSize: number, metrics?: Metrics }) {
+  constructor (opts: { geoip: GeoIp, table: MirrorTable, gates?: Gates, policy: SelectionPolicy, keep: number, cacheSize: number, metrics?: Metrics }) {
     this.#geoip = opts.geoip
     this.#policy = opts.policy
     this.#keep = opts.keep
     this.#metrics = opts.metrics ?? null
     this.#table = opts.table
-    this.#gate = undefined
+    this.#gates = opts.gates
     this.#cache = new LRUCache({ max: opts.cacheSize })
   }
 
   get table (): MirrorTable { return this.#table }
 
-  /** Swaps in a new table (and eligibility gate); requests in flight keep the one they read. */
-  update (table: MirrorTable, gate?: Gate): void {
+  /** Swaps in a new table and gates; a request in flight finishes with the decision it read. */
+  update (table: MirrorTable, gates?: Gates): void {
     this.#table = table
-    this.#gate = gate
+    this.#gates = gates
     this.#cache.clear()
   }
 
@@ -63,14 +73,20 @@ export class Redirector {
   }
 
   /** The ranked targets for this client: the first is the redirect, the rest the Link alternatives. */
-  decide (ip: Ip, scheme: Scheme): Decision {
+  decide (ip: Ip, scheme: Scheme, cls: PathClass = 'volatile'): Decision {
     const network = networkKey(ip)
-    const key = scheme === 'https' ? 's' + network : network
+    const volatile = this.#decide(ip, scheme, network, 'volatile')
+    if (cls === 'volatile' || volatile.targets.length > 0) return volatile
+    return this.#decide(ip, scheme, network, 'versioned')
+  }
+
+  #decide (ip: Ip, scheme: Scheme, network: string, cls: PathClass): Decision {
+    const key = (cls === 'volatile' ? 'i' : 'p') + (scheme === 'https' ? 's' : 'h') + network
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
     const started = performance.now()
     const client: Client = { place: this.#geoip.locate(ip), family: ip.family, scheme, network }
-    const selection = select(this.#table, client, this.#policy, this.#gate)
+    const selection = select(this.#table, client, this.#policy, this.#gates?.[cls])
     const targets = selection.ranked.slice(0, this.#keep).map((r) => ({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() }))
     const decision: Decision = { place: client.place, targets, continent: client.place.continent ?? 'unknown' }
     this.#metrics?.selectionSeconds.observe((performance.now() - started) / 1000)
@@ -78,9 +94,11 @@ export class Redirector {
     return decision
   }
 
-  /** The full reasoning for one client, uncached, for /api/v1/explain. */
-  explain (ip: Ip, scheme: Scheme): Explanation {
+  /** The full reasoning for one client and path class, uncached, for /api/v1/explain. */
+  explain (ip: Ip, scheme: Scheme, cls: PathClass): Explanation {
     const client = this.client(ip, scheme)
-    return { client, selection: select(this.#table, client, this.#policy, this.#gate) }
+    const volatile = select(this.#table, client, this.#policy, this.#gates?.volatile)
+    if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile' }
+    return { client, selection: select(this.#table, client, this.#policy, this.#gates?.versioned), appliedClass: 'versioned' }
   }
 }

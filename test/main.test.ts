@@ -49,10 +49,12 @@ t.test('an invalid PORT is refused', async (t) => {
   t.match(res.stderr, /PORT: "99999" is not a port number/)
 })
 
-t.test('starts on defaults, logs what it loaded, serves, and stops cleanly on SIGTERM', async (t) => {
+t.test('starts on the default table and GeoIP, logs what it loaded, serves, and stops cleanly on SIGTERM', async (t) => {
+  // Probes off: the default table names real mirrors, and tests reach nothing beyond loopback.
+  const dir = t.testdir({ 'c.yaml': 'probes: { enabled: false }\n' })
   let port = 0
   let served = 0
-  const res = await run(['--host', '127.0.0.1', '--port', '0'], {}, (line, child) => {
+  const res = await run(['--host', '127.0.0.1', '--port', '0', '--config', join(dir, 'c.yaml')], {}, (line, child) => {
     const msg = JSON.parse(line) as { msg?: string, mirrors?: number }
     const m = /listening on 127\.0\.0\.1:(\d+)/.exec(msg.msg ?? '')
     if (m === null) return

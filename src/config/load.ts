@@ -1,5 +1,6 @@
 // Builds the Config from, in rising precedence: defaults, the YAML file, the environment
-// (HOST, PORT, MIRRORGATE_CONFIG), and command-line flags (--host, --port, --config).
+// (HOST, PORT, MIRRORGATE_CONFIG, MIRRORGATE_ADMIN_TOKEN), and command-line flags
+// (--host, --port, --config).
 
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -51,8 +52,13 @@ export function loadConfig (argv: readonly string[], env: Readonly<Record<string
   const base = file === undefined || file === '' ? DEFAULTS : readConfigFile(file)
   const host = values.host ?? env.HOST
   const portText = values.port ?? env.PORT
+  const token = env.MIRRORGATE_ADMIN_TOKEN
+  if (token !== undefined && token !== '' && token.length < 16) {
+    throw new MgError('MG_ERR_CONFIG_INVALID', 'MIRRORGATE_ADMIN_TOKEN: must be at least 16 characters')
+  }
   return deepFreeze({
     ...base,
+    admin: token === undefined || token === '' ? base.admin : { token },
     host: host === undefined || host === '' ? base.host : host,
     port: portText === undefined || portText === '' ? base.port : parsePort(portText, values.port !== undefined ? '--port' : 'PORT')
   })

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { COUNTRIES } from '../core/countries.js'
 import { parseCidr } from '../core/ip.js'
-import { fail, httpUrl, list, mapping, number, string, type Where } from './validate.js'
+import { boolean, fail, httpUrl, list, mapping, number, string, type Where } from './validate.js'
 
 export interface InstanceConfig {
   readonly id: string
@@ -14,6 +14,33 @@ export interface InstanceConfig {
   readonly country: string | null
   readonly latitude: number
   readonly longitude: number
+}
+
+export interface ProbeConfig {
+  readonly enabled: boolean
+  /** Path below each mirror base whose body is the mirror's sync time. */
+  readonly canary: string
+  /** The origin whose canary sets the reference sync point; null: the newest mirror's. */
+  readonly master: string | null
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  /** Each probe is delayed by up to this fraction of the interval, spreading the load. */
+  readonly jitter: number
+  readonly concurrency: number
+  readonly failuresToDown: number
+  readonly passesToUp: number
+  /** Down mirrors are probed less often, doubling up to this interval. */
+  readonly maxBackoffMs: number
+}
+
+export interface FreshnessConfig {
+  /** Globs over the path below the prefix. Volatile wins; unmatched paths are volatile. */
+  readonly volatile: readonly string[]
+  readonly versioned: readonly string[]
+  readonly volatileMaxLagMs: number
+  readonly versionedMaxLagMs: number
+  /** Fail open (ignore health) when fewer than this fraction of enabled mirrors is up. */
+  readonly failOpenBelow: number
 }
 
 export interface Config {
@@ -38,6 +65,9 @@ export interface Config {
   /** How many alternatives to list in RFC 6249 Link headers. */
   readonly linkCount: number
   readonly selection: { readonly nearKm: number, readonly cacheSize: number }
+  readonly probes: ProbeConfig
+  readonly freshness: FreshnessConfig
+  readonly admin: { readonly token: string | null }
   /** The file this came from, or null for built-in defaults. */
   readonly source: string | null
 }
@@ -62,10 +92,35 @@ export const DEFAULTS: Config = deepFreeze({
   fallback: null,
   linkCount: 4,
   selection: { nearKm: 800, cacheSize: 100_000 },
+  probes: {
+    enabled: true,
+    canary: 'last-updated',
+    master: null,
+    intervalMs: 60_000,
+    timeoutMs: 5_000,
+    jitter: 0.2,
+    concurrency: 8,
+    failuresToDown: 3,
+    passesToUp: 2,
+    maxBackoffMs: 600_000
+  },
+  freshness: {
+    volatile: ['**/APKINDEX.tar.gz', '**/last-updated', '**/*.yaml', '**/*.txt', '**/*.json', '**/', ''],
+    versioned: ['**/*.apk', '**/releases/**'],
+    volatileMaxLagMs: 3_600_000,
+    versionedMaxLagMs: 86_400_000,
+    failOpenBelow: 0.5
+  },
+  admin: { token: null },
   source: null
 })
 
-const TOP_KEYS = ['host', 'port', 'prefixes', 'table', 'geoip', 'trustedProxies', 'instance', 'fallback', 'linkCount', 'selection']
+const TOP_KEYS = ['host', 'port', 'prefixes', 'table', 'geoip', 'trustedProxies', 'instance', 'fallback', 'linkCount', 'selection',
+  'probes', 'freshness', 'admin']
+const PROBE_KEYS = ['enabled', 'canary', 'master', 'intervalSeconds', 'timeoutSeconds', 'jitter', 'concurrency', 'failuresToDown',
+  'passesToUp', 'maxBackoffSeconds']
+const FRESHNESS_KEYS = ['volatile', 'versioned', 'volatileMaxLagSeconds', 'versionedMaxLagSeconds', 'failOpenBelow']
+const GLOB = /^[A-Za-z0-9._~*?\/-]*$/
 
 export function deepFreeze<T> (value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -88,6 +143,24 @@ export function configFromDocument (doc: unknown, file: string, baseDir: string)
   const geo = top.geoip === undefined ? {} : mapping(where, 'geoip', top.geoip, ['databases', 'cacheSize'])
   const inst = top.instance === undefined ? {} : mapping(where, 'instance', top.instance, ['id', 'region', 'country', 'latitude', 'longitude'])
   const sel = top.selection === undefined ? {} : mapping(where, 'selection', top.selection, ['nearKm', 'cacheSize'])
+  const pr = top.probes === undefined ? {} : mapping(where, 'probes', top.probes, PROBE_KEYS)
+  const fr = top.freshness === undefined ? {} : mapping(where, 'freshness', top.freshness, FRESHNESS_KEYS)
+  const ad = top.admin === undefined ? {} : mapping(where, 'admin', top.admin, ['token'])
+  const dp = d.probes
+  const df = d.freshness
+  const seconds = (field: string, v: unknown, fallback: number, min: number, max: number): number =>
+    v === undefined ? fallback : Math.round(number(where, field, v, min, max) * 1000)
+  const globs = (field: string, v: unknown, fallback: readonly string[]): readonly string[] => v === undefined
+    ? fallback
+    : list(where, field, v).map((g, i) => {
+      if (typeof g !== 'string' || !GLOB.test(g)) fail(where, `${field}[${i}]`, 'must be a glob of path characters, * and ?')
+      return g
+    })
+  const volatileMaxLagMs = seconds('freshness.volatileMaxLagSeconds', fr.volatileMaxLagSeconds, df.volatileMaxLagMs, 0, 30 * 86400)
+  const versionedMaxLagMs = seconds('freshness.versionedMaxLagSeconds', fr.versionedMaxLagSeconds, df.versionedMaxLagMs, 0, 365 * 86400)
+  if (versionedMaxLagMs < volatileMaxLagMs) fail(where, 'freshness.versionedMaxLagSeconds', 'must not be smaller than volatileMaxLagSeconds')
+  const token = ad.token === undefined || ad.token === null ? d.admin.token : string(where, 'admin.token', ad.token)
+  if (token !== null && token.length < 16) fail(where, 'admin.token', 'must be at least 16 characters')
 
   const prefixes = top.prefixes === undefined
     ? d.prefixes
@@ -131,6 +204,26 @@ export function configFromDocument (doc: unknown, file: string, baseDir: string)
       nearKm: sel.nearKm === undefined ? d.selection.nearKm : number(where, 'selection.nearKm', sel.nearKm, 0, 20_000),
       cacheSize: sel.cacheSize === undefined ? d.selection.cacheSize : number(where, 'selection.cacheSize', sel.cacheSize, 1, 10_000_000, true)
     },
+    probes: {
+      enabled: pr.enabled === undefined ? dp.enabled : boolean(where, 'probes.enabled', pr.enabled),
+      canary: pr.canary === undefined ? dp.canary : string(where, 'probes.canary', pr.canary, /^[A-Za-z0-9._~-][A-Za-z0-9._~/-]*$/, 'must be a relative path (no leading /)'),
+      master: pr.master === undefined || pr.master === null ? dp.master : httpUrl(where, 'probes.master', pr.master, true),
+      intervalMs: seconds('probes.intervalSeconds', pr.intervalSeconds, dp.intervalMs, 0.05, 86400),
+      timeoutMs: seconds('probes.timeoutSeconds', pr.timeoutSeconds, dp.timeoutMs, 0.01, 300),
+      jitter: pr.jitter === undefined ? dp.jitter : number(where, 'probes.jitter', pr.jitter, 0, 1),
+      concurrency: pr.concurrency === undefined ? dp.concurrency : number(where, 'probes.concurrency', pr.concurrency, 1, 256, true),
+      failuresToDown: pr.failuresToDown === undefined ? dp.failuresToDown : number(where, 'probes.failuresToDown', pr.failuresToDown, 1, 100, true),
+      passesToUp: pr.passesToUp === undefined ? dp.passesToUp : number(where, 'probes.passesToUp', pr.passesToUp, 1, 100, true),
+      maxBackoffMs: seconds('probes.maxBackoffSeconds', pr.maxBackoffSeconds, dp.maxBackoffMs, 0.05, 86400)
+    },
+    freshness: {
+      volatile: globs('freshness.volatile', fr.volatile, df.volatile),
+      versioned: globs('freshness.versioned', fr.versioned, df.versioned),
+      volatileMaxLagMs,
+      versionedMaxLagMs,
+      failOpenBelow: fr.failOpenBelow === undefined ? df.failOpenBelow : number(where, 'freshness.failOpenBelow', fr.failOpenBelow, 0, 1)
+    },
+    admin: { token },
     source: file
   })
 }

@@ -23,7 +23,7 @@ export type ExclusionCode =
 export interface Verdict { readonly code: ExclusionCode; readonly reason: string }
 
 /** Extra per-mirror eligibility supplied by the caller (health, freshness, draining). */
-export type Gate = (mirror: Mirror) => Verdict | null
+export type Gate = (mirror: Mirror, client: Client) => Verdict | null
 
 export interface SelectionPolicy {
   /** Mirrors within this many km of the nearest candidate count as equally near. */
@@ -94,7 +94,7 @@ export function select (table: MirrorTable, client: Client, policy: SelectionPol
   const eligible: Candidate[] = []
   let inCountry = 0
   for (const mirror of table.mirrors) {
-    const verdict = exclusionFor(mirror, client) ?? (gate === undefined ? null : gate(mirror))
+    const verdict = exclusionFor(mirror, client) ?? (gate === undefined ? null : gate(mirror, client))
     if (verdict !== null) {
       excluded.push({ mirror, code: verdict.code, reason: verdict.reason })
       continue

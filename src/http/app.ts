@@ -9,17 +9,27 @@ import { MgError } from '../errors.js'
 import type { GeoIp } from '../geoip/reader.js'
 import type { Metrics } from '../metrics.js'
 import type { Redirector } from '../redirector.js'
+import type { Health } from '../core/health.js'
+import { PathClassifier } from '../core/freshness.js'
+import type { Fleet } from '../fleet.js'
+import type { ReloadResult } from '../table-source.js'
+import { TrafficShare } from '../traffic.js'
 import { TrustedProxies } from './client-address.js'
 import { createRedirectHandler } from './redirect.js'
 import { errorBody, sendError } from './reply.js'
 import { registerExplain } from './routes/explain.js'
 import { registerHealth } from './routes/health.js'
+import { registerAdmin } from './routes/admin.js'
+import { registerMirrors } from './routes/mirrors.js'
 
 export interface AppDeps {
   readonly config: Config
   readonly geoip: GeoIp
   readonly redirector: Redirector
   readonly metrics: Metrics
+  readonly fleet: Fleet
+  readonly reload: (trigger: string) => Promise<ReloadResult>
+  readonly probeNow: ((id?: string) => Promise<Health[] | null>) | null
   readonly logger?: FastifyServerOptions['logger']
 }
 
@@ -32,8 +42,11 @@ export interface App {
 export function buildApp (deps: AppDeps): App {
   const { config, metrics } = deps
   const proxies = new TrustedProxies(config.trustedProxies)
+  const classifier = new PathClassifier(config.freshness.versioned, config.freshness.volatile)
+  const traffic = new TrafficShare()
   const redirect = createRedirectHandler({
-    redirector: deps.redirector, proxies, metrics, fallback: config.fallback, linkCount: config.linkCount
+    redirector: deps.redirector, proxies, metrics, fallback: config.fallback, linkCount: config.linkCount,
+    classifier, fleet: deps.fleet, traffic
   })
   const prefixes = config.prefixes
 
@@ -75,6 +88,8 @@ export function buildApp (deps: AppDeps): App {
   })
 
   registerHealth(fastify, app, metrics)
-  registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies })
+  registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier })
+  registerMirrors(fastify, { config, fleet: deps.fleet, traffic })
+  registerAdmin(fastify, { token: config.admin.token, fleet: deps.fleet, reload: deps.reload, probeNow: deps.probeNow })
   return app
 }

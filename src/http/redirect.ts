@@ -3,8 +3,11 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
+import type { PathClassifier } from '../core/freshness.js'
+import type { Fleet } from '../fleet.js'
 import type { Redirector } from '../redirector.js'
 import type { Metrics } from '../metrics.js'
+import type { TrafficShare } from '../traffic.js'
 import type { TrustedProxies } from './client-address.js'
 import { sendError } from './reply.js'
 
@@ -14,6 +17,9 @@ export interface RedirectDeps {
   readonly metrics: Metrics
   readonly fallback: string | null
   readonly linkCount: number
+  readonly classifier: PathClassifier
+  readonly fleet: Fleet
+  readonly traffic: TrafficShare
 }
 
 const ALLOW = { Allow: 'GET, HEAD' }
@@ -22,7 +28,7 @@ const RETRY = { 'Retry-After': '60' }
 export type RedirectHandler = (req: IncomingMessage, res: ServerResponse, rest: string, query: string) => void
 
 export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
-  const { redirector, proxies, metrics, fallback, linkCount } = deps
+  const { redirector, proxies, metrics, fallback, linkCount, classifier, fleet, traffic } = deps
 
   return function redirect (req, res, rest, query) {
     const method = req.method
@@ -37,7 +43,20 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       metrics.request('redirect', 400)
       return sendError(res, client.code)
     }
-    const decision = redirector.decide(client.ip, client.scheme)
+    const cls = classifier.classify(rest)
+    // apk sends If-Modified-Since only to us, never to the mirror: answer it here. Nothing
+    // is newer than the reference sync point, so an index at least that new is current.
+    const ims = h['if-modified-since']
+    if (ims !== undefined && cls === 'volatile') {
+      const reference = fleet.reference
+      const since = Date.parse(ims)
+      if (reference !== null && Number.isFinite(since) && since >= Math.floor(reference / 1000) * 1000) {
+        metrics.request('redirect', 304)
+        res.writeHead(304, { 'Cache-Control': 'private, no-store', 'Last-Modified': new Date(reference).toUTCString() })
+        return res.end()
+      }
+    }
+    const decision = redirector.decide(client.ip, client.scheme, cls)
     // rest and query were validated by parseTarget: only RFC 3986 characters remain.
     const suffix = query === '' ? rest : rest + '?' + query
     const targets = decision.targets
@@ -60,6 +79,7 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       link += (i === 1 ? '<' : ', <') + t.base + suffix + '>; rel=duplicate; pri=' + i + '; geo=' + t.geo
     }
     metrics.redirect(first.id, decision.continent)
+    traffic.count(first.id)
     metrics.request('redirect', 302)
     const headers: Record<string, string> = {
       Location: first.base + suffix,

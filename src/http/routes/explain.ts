@@ -8,6 +8,7 @@ import type { Config } from '../../config/schema.js'
 import { MgError } from '../../errors.js'
 import type { GeoIp } from '../../geoip/reader.js'
 import type { Redirector } from '../../redirector.js'
+import type { PathClassifier } from '../../core/freshness.js'
 import type { TrustedProxies } from '../client-address.js'
 
 export const ATTRIBUTION = 'IP geolocation by DB-IP (https://db-ip.com), licensed CC BY 4.0, when the embedded database is used'
@@ -17,6 +18,7 @@ interface ExplainDeps {
   readonly redirector: Redirector
   readonly geoip: GeoIp
   readonly proxies: TrustedProxies
+  readonly classifier: PathClassifier
 }
 
 function param (q: Record<string, unknown>, name: string): string | undefined {
@@ -58,13 +60,16 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
     if (target.prefix === null) throw new MgError('MG_ERR_BAD_QUERY', `path must start with one of ${config.prefixes.join(', ')}`)
     const suffix = target.query === '' ? target.rest : `${target.rest}?${target.query}`
 
-    const { client, selection } = redirector.explain(ip, scheme)
+    const cls = deps.classifier.classify(target.rest)
+    const { client, selection, appliedClass } = redirector.explain(ip, scheme, cls)
     const first = selection.ranked[0]
     reply.header('Cache-Control', 'no-store')
     return {
       instance: config.instance,
       client: { ip: formatIp(ip), network: client.network, family: client.family, scheme, place: client.place },
       path: pathText,
+      pathClass: cls,
+      freshnessApplied: appliedClass,
       choice: first !== undefined
         ? { mirror: first.mirror.id, location: first.base + suffix, reason: selection.groupReason }
         : config.fallback !== null

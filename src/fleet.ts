@@ -1,0 +1,203 @@
+// The live state of the mirror network: the table in force, each mirror's health per scheme,
+// drains, and the reference sync point. Turns them into the per-class gates the selection
+// applies, and tells listeners only when some mirror's eligibility actually changed.
+
+import { applyProbe, UNKNOWN, type Health, type HysteresisPolicy, type ProbeResult } from './core/health.js'
+import { lagMs, maxLagFor, type FreshnessPolicy, type PathClass } from './core/freshness.js'
+import type { Gate, Verdict } from './core/selection.js'
+import type { Mirror, MirrorTable, Scheme } from './core/types.js'
+
+export interface FleetPolicy extends HysteresisPolicy, FreshnessPolicy {
+  /** Below this fraction of enabled mirrors up, health is ignored (fail open). */
+  readonly failOpenBelow: number
+}
+
+export interface Drain { readonly until: number | null, readonly reason: string }
+
+export interface MirrorStatus {
+  readonly mirror: Mirror
+  readonly http: Health | null
+  readonly https: Health | null
+  readonly syncTime: number | null
+  readonly lagMs: number | null
+  readonly drain: Drain | null
+  /** Whether it serves volatile / versioned files right now, per the client's scheme. */
+  readonly serving: Readonly<Record<Scheme, Readonly<Record<PathClass, Verdict | null>>>>
+}
+
+export type Gates = Readonly<Record<PathClass, Gate>>
+
+type VerdictTable = Record<Scheme, Record<PathClass, Map<string, Verdict>>>
+
+const SCHEMES: readonly Scheme[] = ['http', 'https']
+
+export class Fleet {
+  readonly #policy: FleetPolicy
+  readonly #now: () => number
+  readonly #listeners: Array<(gates: Gates) => void> = []
+  #table: MirrorTable
+  #health = new Map<string, Health>() // key: `${scheme} ${id}`
+  #master: Health = UNKNOWN
+  #drains = new Map<string, Drain>()
+  #verdicts: VerdictTable = emptyVerdicts()
+  #signature = ''
+  #failOpen = false
+  #gates: Gates
+
+  constructor (table: MirrorTable, policy: FleetPolicy, now: () => number = Date.now) {
+    this.#table = table
+    this.#policy = policy
+    this.#now = now
+    this.#gates = this.#makeGates()
+    this.refresh()
+  }
+
+  get table (): MirrorTable { return this.#table }
+  get gates (): Gates { return this.#gates }
+  get failOpen (): boolean { return this.#failOpen }
+  get master (): Health { return this.#master }
+
+  /** The sync point mirrors are measured against: the master's, else the newest mirror's. */
+  get reference (): number | null {
+    if (this.#master.syncTime !== null) return this.#master.syncTime
+    let newest: number | null = null
+    for (const h of this.#health.values()) if (h.syncTime !== null && (newest === null || h.syncTime > newest)) newest = h.syncTime
+    return newest
+  }
+
+  onChange (listener: (gates: Gates) => void): void { this.#listeners.push(listener) }
+
+  /** Puts a new table in force, keeping what is known of mirrors that stay. */
+  setTable (table: MirrorTable): void {
+    const keep = new Map<string, Health>()
+    for (const [key, h] of this.#health) if (table.byId.has(key.slice(key.indexOf(' ') + 1))) keep.set(key, h)
+    this.#health = keep
+    for (const id of this.#drains.keys()) if (!table.byId.has(id)) this.#drains.delete(id)
+    this.#table = table
+    this.refresh() // the signature carries the table version, so this always announces
+
+  }
+
+  health (id: string, scheme: Scheme): Health {
+    return this.#health.get(`${scheme} ${id}`) ?? UNKNOWN
+  }
+
+  record (id: string, scheme: Scheme, result: ProbeResult): Health {
+    const next = applyProbe(this.health(id, scheme), result, this.#policy)
+    if (this.#table.byId.has(id)) this.#health.set(`${scheme} ${id}`, next)
+    this.refresh()
+    return next
+  }
+
+  recordMaster (result: ProbeResult): Health {
+    this.#master = applyProbe(this.#master, result, this.#policy)
+    this.refresh()
+    return this.#master
+  }
+
+  drain (id: string, until: number | null, reason: string): void {
+    this.#drains.set(id, { until, reason })
+    this.refresh()
+  }
+
+  undrain (id: string): boolean {
+    const had = this.#drains.delete(id)
+    this.refresh()
+    return had
+  }
+
+  /** The mirror's sync time: the newest either scheme has read from its canary. */
+  syncTime (id: string): number | null {
+    const a = this.health(id, 'http').syncTime
+    const b = this.health(id, 'https').syncTime
+    return a === null ? b : b === null ? a : Math.max(a, b)
+  }
+
+  /** Re-evaluates every verdict (health, freshness, drain expiry); notifies on change. */
+  refresh (): void {
+    const now = this.#now()
+    for (const [id, d] of this.#drains) if (d.until !== null && d.until <= now) this.#drains.delete(id)
+    let enabled = 0
+    let up = 0
+    for (const m of this.#table.mirrors) {
+      if (!m.enabled) continue
+      enabled++
+      if (SCHEMES.some((s) => this.#base(m, s) !== null && this.health(m.id, s).state !== 'down')) up++
+    }
+    this.#failOpen = enabled > 0 && up / enabled < this.#policy.failOpenBelow
+    const reference = this.reference
+    const verdicts = emptyVerdicts()
+    let signature = `v${this.#table.version}|${this.#failOpen ? 'open|' : ''}`
+    for (const m of this.#table.mirrors) {
+      for (const scheme of SCHEMES) {
+        for (const cls of ['volatile', 'versioned'] as const) {
+          const v = this.#verdict(m, scheme, cls, reference)
+          if (v !== null) {
+            verdicts[scheme][cls].set(m.id, v)
+            signature += `${scheme}/${cls}/${m.id}/${v.code}|`
+          }
+        }
+      }
+    }
+    this.#verdicts = verdicts
+    if (signature === this.#signature) return
+    this.#signature = signature
+    for (const l of this.#listeners) l(this.#gates)
+  }
+
+  /** The base a client of this scheme would be sent to, whose health therefore counts. */
+  #base (m: Mirror, scheme: Scheme): string | null {
+    return scheme === 'http' ? (m.http ?? m.https) : m.https
+  }
+
+  #verdict (m: Mirror, scheme: Scheme, cls: PathClass, reference: number | null): Verdict | null {
+    const drain = this.#drains.get(m.id)
+    if (drain !== undefined) {
+      return { code: 'draining', reason: `drained${drain.until === null ? '' : ` until ${new Date(drain.until).toISOString()}`}: ${drain.reason}` }
+    }
+    const base = this.#base(m, scheme)
+    if (base === null) return null // the selection already excludes it for this scheme
+    const probedScheme: Scheme = base.startsWith('https:') ? 'https' : 'http'
+    const h = this.health(m.id, probedScheme)
+    if (h.state === 'down' && !this.#failOpen) {
+      return { code: 'down', reason: `down: ${h.lastError?.reason ?? 'probe failed'}${h.lastError?.message ? ` (${h.lastError.message})` : ''}` }
+    }
+    const lag = lagMs(this.syncTime(m.id), reference)
+    const max = maxLagFor(cls, this.#policy)
+    if (lag !== null && lag > max) {
+      return { code: 'stale', reason: `${Math.round(lag / 60000)} min behind the reference sync point; ${cls} files allow ${Math.round(max / 60000)} min` }
+    }
+    return null
+  }
+
+  #makeGates (): Gates {
+    // The gates read the current verdict table, so they never need replacing.
+    return {
+      volatile: (m, client) => this.#verdicts[client.scheme].volatile.get(m.id) ?? null,
+      versioned: (m, client) => this.#verdicts[client.scheme].versioned.get(m.id) ?? null
+    }
+  }
+
+  status (): MirrorStatus[] {
+    const reference = this.reference
+    return this.#table.mirrors.map((m) => ({
+      mirror: m,
+      http: m.http === null ? null : this.health(m.id, 'http'),
+      https: m.https === null ? null : this.health(m.id, 'https'),
+      syncTime: this.syncTime(m.id),
+      lagMs: lagMs(this.syncTime(m.id), reference),
+      drain: this.#drains.get(m.id) ?? null,
+      serving: {
+        http: { volatile: this.#verdicts.http.volatile.get(m.id) ?? null, versioned: this.#verdicts.http.versioned.get(m.id) ?? null },
+        https: { volatile: this.#verdicts.https.volatile.get(m.id) ?? null, versioned: this.#verdicts.https.versioned.get(m.id) ?? null }
+      }
+    }))
+  }
+}
+
+function emptyVerdicts (): VerdictTable {
+  return {
+    http: { volatile: new Map(), versioned: new Map() },
+    https: { volatile: new Map(), versioned: new Map() }
+  }
+}

@@ -1,0 +1,73 @@
+// GET /api/v1/mirrors: the live state of every mirror, for people and dashboards. Public:
+// no contacts, no drain reasons, no admin data.
+
+import type { FastifyInstance } from 'fastify'
+import type { Health } from '../../core/health.js'
+import type { Config } from '../../config/schema.js'
+import type { Fleet, MirrorStatus } from '../../fleet.js'
+import type { TrafficShare } from '../../traffic.js'
+
+export interface MirrorsDeps { readonly config: Config, readonly fleet: Fleet, readonly traffic: TrafficShare }
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+
+function probeView (h: Health | null): object | null {
+  if (h === null) return null
+  return {
+    state: h.state,
+    latencyMs: h.latencyMs === null ? null : Math.round(h.latencyMs * 10) / 10,
+    lastCheck: iso(h.lastCheck),
+    lastSuccess: iso(h.lastSuccess),
+    lastError: h.lastError === null ? null : { reason: h.lastError.reason, message: h.lastError.message, at: iso(h.lastError.at) }
+  }
+}
+
+/** One word for a person: disabled, draining, down, stale, up, or unknown. */
+export function overallState (s: MirrorStatus): string {
+  if (!s.mirror.enabled) return 'disabled'
+  if (s.drain !== null) return 'draining'
+  const probes = [s.http, s.https].filter((h): h is Health => h !== null)
+  if (probes.length > 0 && probes.every((h) => h.state === 'down')) return 'down'
+  const v = s.serving.http.versioned ?? s.serving.https.versioned
+  if (v?.code === 'stale') return 'stale'
+  if (probes.some((h) => h.state === 'up')) return 'up'
+  return 'unknown'
+}
+
+export function mirrorsReport (deps: MirrorsDeps): object {
+  const { fleet } = deps
+  const shares = deps.traffic.shares()
+  return {
+    instance: deps.config.instance,
+    generatedAt: new Date().toISOString(),
+    tableVersion: fleet.table.version,
+    referenceSyncTime: iso(fleet.reference),
+    master: deps.config.probes.master === null ? null : { url: deps.config.probes.master, ...probeView(fleet.master), syncTime: iso(fleet.master.syncTime) },
+    failOpen: fleet.failOpen,
+    mirrors: fleet.status().map((s) => ({
+      id: s.mirror.id,
+      name: s.mirror.name,
+      sponsor: s.mirror.sponsor,
+      tier: s.mirror.tier,
+      country: s.mirror.country,
+      continent: s.mirror.continent,
+      enabled: s.mirror.enabled,
+      state: overallState(s),
+      http: s.mirror.http === null ? null : { url: s.mirror.http, ...probeView(s.http) },
+      https: s.mirror.https === null ? null : { url: s.mirror.https, ...probeView(s.https) },
+      syncTime: iso(s.syncTime),
+      lagSeconds: s.lagMs === null ? null : Math.round(s.lagMs / 1000),
+      draining: s.drain === null ? null : { until: iso(s.drain.until) },
+      servesIndexes: s.mirror.enabled && (s.serving.http.volatile === null || s.serving.https.volatile === null),
+      servesPackages: s.mirror.enabled && (s.serving.http.versioned === null || s.serving.https.versioned === null),
+      share: Math.round((shares.get(s.mirror.id) ?? 0) * 10000) / 10000
+    }))
+  }
+}
+
+export function registerMirrors (fastify: FastifyInstance, deps: MirrorsDeps): void {
+  fastify.get('/api/v1/mirrors', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store')
+    return mirrorsReport(deps)
+  })
+}
