@@ -2,6 +2,7 @@
 // no contacts, no drain reasons, no admin data.
 
 import type { FastifyInstance } from 'fastify'
+import type { PathClass } from '../../core/freshness.js'
 import type { Health } from '../../core/health.js'
 import type { Config } from '../../config/schema.js'
 import type { Fleet, MirrorStatus } from '../../fleet.js'
@@ -34,6 +35,11 @@ export function overallState (s: MirrorStatus): string {
   return 'unknown'
 }
 
+/** Whether some client may get this class of file from the mirror now (https only where offered). */
+function serves (s: MirrorStatus, cls: PathClass): boolean {
+  return s.mirror.enabled && (s.serving.http[cls] === null || (s.mirror.https !== null && s.serving.https[cls] === null))
+}
+
 export function mirrorsReport (deps: MirrorsDeps): object {
   const { fleet } = deps
   const shares = deps.traffic.shares()
@@ -58,8 +64,8 @@ export function mirrorsReport (deps: MirrorsDeps): object {
       syncTime: iso(s.syncTime),
       lagSeconds: s.lagMs === null ? null : Math.round(s.lagMs / 1000),
       draining: s.drain === null ? null : { until: iso(s.drain.until) },
-      servesIndexes: s.mirror.enabled && (s.serving.http.volatile === null || s.serving.https.volatile === null),
-      servesPackages: s.mirror.enabled && (s.serving.http.versioned === null || s.serving.https.versioned === null),
+      servesIndexes: serves(s, 'volatile'),
+      servesPackages: serves(s, 'versioned'),
       share: Math.round((shares.get(s.mirror.id) ?? 0) * 10000) / 10000
     }))
   }
