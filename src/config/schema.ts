@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { COUNTRIES } from '../core/countries.js'
 import { parseCidr } from '../core/ip.js'
-import { boolean, fail, httpUrl, list, mapping, number, string, type Where } from './validate.js'
+import { boolean, dnsName, fail, httpUrl, ipAddress, list, mapping, number, string, type Where } from './validate.js'
 
 export interface InstanceConfig {
   readonly id: string
@@ -43,6 +43,40 @@ export interface FreshnessConfig {
   readonly failOpenBelow: number
 }
 
+/** A redirector instance (or other host) DNS may hand out for the download name. */
+export interface DnsEndpointConfig {
+  readonly id: string
+  readonly country: string
+  readonly latitude: number
+  readonly longitude: number
+  readonly addresses: readonly string[]
+  /** Polled for 200 (healthy) or anything else (down); null: always healthy. */
+  readonly health: string | null
+  readonly weight: number
+}
+
+export interface DnsConfig {
+  readonly enabled: boolean
+  /** The download name answered, e.g. dl-cdn.alpinelinux.org (no trailing dot). */
+  readonly name: string
+  readonly host: string
+  readonly port: number
+  /** NS records at the apex (host names). */
+  readonly nameservers: readonly string[]
+  /** SOA RNAME as a host name (hostmaster.example.org). */
+  readonly hostmaster: string
+  /** Answer TTL in seconds; null derives it from how fast probes notice a failure. */
+  readonly ttl: number | null
+  /** A/AAAA records per answer. */
+  readonly answers: number
+  readonly endpoints: readonly DnsEndpointConfig[]
+}
+
+export interface ExportsConfig {
+  /** Folder for the geodns zone and gdnsd state file; null: no files written. */
+  readonly dir: string | null
+}
+
 export interface Config {
   readonly host: string
   readonly port: number
@@ -68,6 +102,8 @@ export interface Config {
   readonly probes: ProbeConfig
   readonly freshness: FreshnessConfig
   readonly admin: { readonly token: string | null }
+  readonly dns: DnsConfig
+  readonly exports: ExportsConfig
   /** The file this came from, or null for built-in defaults. */
   readonly source: string | null
 }
@@ -112,11 +148,25 @@ export const DEFAULTS: Config = deepFreeze({
     failOpenBelow: 0.5
   },
   admin: { token: null },
+  dns: {
+    enabled: false,
+    name: 'dl-cdn.alpinelinux.org',
+    host: '127.0.0.1',
+    port: 5353,
+    nameservers: ['ns1.mirrorgate.invalid'],
+    hostmaster: 'hostmaster.mirrorgate.invalid',
+    ttl: null,
+    answers: 2,
+    endpoints: []
+  },
+  exports: { dir: null },
   source: null
 })
 
 const TOP_KEYS = ['host', 'port', 'prefixes', 'table', 'geoip', 'trustedProxies', 'instance', 'fallback', 'linkCount', 'selection',
-  'probes', 'freshness', 'admin']
+  'probes', 'freshness', 'admin', 'dns', 'exports']
+const DNS_KEYS = ['enabled', 'name', 'host', 'port', 'nameservers', 'hostmaster', 'ttl', 'answers', 'endpoints']
+const ENDPOINT_KEYS = ['id', 'country', 'latitude', 'longitude', 'addresses', 'health', 'weight']
 const PROBE_KEYS = ['enabled', 'canary', 'master', 'intervalSeconds', 'timeoutSeconds', 'jitter', 'concurrency', 'failuresToDown',
   'passesToUp', 'maxBackoffSeconds']
 const FRESHNESS_KEYS = ['volatile', 'versioned', 'volatileMaxLagSeconds', 'versionedMaxLagSeconds', 'failOpenBelow']
@@ -159,6 +209,33 @@ export function configFromDocument (doc: unknown, file: string, baseDir: string)
   const volatileMaxLagMs = seconds('freshness.volatileMaxLagSeconds', fr.volatileMaxLagSeconds, df.volatileMaxLagMs, 0, 30 * 86400)
   const versionedMaxLagMs = seconds('freshness.versionedMaxLagSeconds', fr.versionedMaxLagSeconds, df.versionedMaxLagMs, 0, 365 * 86400)
   if (versionedMaxLagMs < volatileMaxLagMs) fail(where, 'freshness.versionedMaxLagSeconds', 'must not be smaller than volatileMaxLagSeconds')
+  const dn = top.dns === undefined ? {} : mapping(where, 'dns', top.dns, DNS_KEYS)
+  const ex = top.exports === undefined ? {} : mapping(where, 'exports', top.exports, ['dir'])
+  const dd = d.dns
+  const hostName = (field: string, v: unknown): string => dnsName(where, field, v)
+  const endpoints = dn.endpoints === undefined
+    ? dd.endpoints
+    : list(where, 'dns.endpoints', dn.endpoints).map((e, i) => {
+      const f = `dns.endpoints[${i}]`
+      const m = mapping(where, f, e, ENDPOINT_KEYS)
+      for (const k of ['id', 'country', 'latitude', 'longitude', 'addresses']) if (m[k] === undefined) fail(where, `${f}.${k}`, 'is required')
+      const cc = string(where, `${f}.country`, m.country)
+      if (!COUNTRIES.has(cc)) fail(where, `${f}.country`, `"${cc}" is not an ISO 3166-1 alpha-2 country code`)
+      return {
+        id: string(where, `${f}.id`, m.id, /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lowercase letters, digits and dashes'),
+        country: cc,
+        latitude: number(where, `${f}.latitude`, m.latitude, -90, 90),
+        longitude: number(where, `${f}.longitude`, m.longitude, -180, 180),
+        addresses: list(where, `${f}.addresses`, m.addresses, { min: 1, max: 16 }).map((a, j) => ipAddress(where, `${f}.addresses[${j}]`, a)),
+        health: m.health === undefined || m.health === null ? null : httpUrl(where, `${f}.health`, m.health, false),
+        weight: m.weight === undefined ? 1 : number(where, `${f}.weight`, m.weight, 0.001, 1e6)
+      }
+    })
+  const endpointIds = new Set<string>()
+  endpoints.forEach((e, i) => {
+    if (endpointIds.has(e.id)) fail(where, `dns.endpoints[${i}].id`, `duplicate id "${e.id}"`)
+    endpointIds.add(e.id)
+  })
   const token = ad.token === undefined || ad.token === null ? d.admin.token : string(where, 'admin.token', ad.token)
   if (token !== null && token.length < 16) fail(where, 'admin.token', 'must be at least 16 characters')
 
@@ -224,6 +301,18 @@ export function configFromDocument (doc: unknown, file: string, baseDir: string)
       failOpenBelow: fr.failOpenBelow === undefined ? df.failOpenBelow : number(where, 'freshness.failOpenBelow', fr.failOpenBelow, 0, 1)
     },
     admin: { token },
+    dns: {
+      enabled: dn.enabled === undefined ? dd.enabled : boolean(where, 'dns.enabled', dn.enabled),
+      name: dn.name === undefined ? dd.name : hostName('dns.name', dn.name),
+      host: dn.host === undefined ? dd.host : string(where, 'dns.host', dn.host),
+      port: dn.port === undefined ? dd.port : number(where, 'dns.port', dn.port, 0, 65535, true),
+      nameservers: dn.nameservers === undefined ? dd.nameservers : list(where, 'dns.nameservers', dn.nameservers, { min: 1, max: 13 }).map((n, i) => hostName(`dns.nameservers[${i}]`, n)),
+      hostmaster: dn.hostmaster === undefined ? dd.hostmaster : hostName('dns.hostmaster', dn.hostmaster),
+      ttl: dn.ttl === undefined || dn.ttl === null ? dd.ttl : number(where, 'dns.ttl', dn.ttl, 1, 86400, true),
+      answers: dn.answers === undefined ? dd.answers : number(where, 'dns.answers', dn.answers, 1, 8, true),
+      endpoints
+    },
+    exports: { dir: ex.dir === undefined || ex.dir === null ? null : path('exports.dir', ex.dir) },
     source: file
   })
 }

@@ -6,10 +6,10 @@ import { COUNTRIES, CONTINENTS, type Continent } from '../core/countries.js'
 import { buildTable, type MirrorSpec } from '../core/table.js'
 import type { MirrorTable, Tier } from '../core/types.js'
 import { MgError } from '../errors.js'
-import { boolean, fail, httpUrl, list, mapping, number, oneOf, string, type Where } from './validate.js'
+import { boolean, dnsName, fail, httpUrl, ipAddress, list, mapping, number, oneOf, string, type Where } from './validate.js'
 
 const MIRROR_KEYS = ['id', 'name', 'sponsor', 'tier', 'urls', 'country', 'latitude', 'longitude', 'asns',
-  'weight', 'families', 'restrictions', 'enabled', 'note']
+  'weight', 'families', 'restrictions', 'enabled', 'note', 'dnsNames', 'addresses']
 const RESTRICTION_KEYS = ['onlyCountries', 'onlyContinents', 'excludeCountries']
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 
@@ -60,7 +60,9 @@ function mirrorSpec (where: Where, field: string, v: unknown): MirrorSpec {
     families,
     restrictions,
     enabled: boolean(where, `${field}.enabled`, m.enabled),
-    note: m.note === undefined ? undefined : string(where, `${field}.note`, m.note)
+    note: m.note === undefined ? undefined : string(where, `${field}.note`, m.note),
+    dnsNames: m.dnsNames === undefined ? [] : list(where, `${field}.dnsNames`, m.dnsNames).map((n, i) => dnsName(where, `${field}.dnsNames[${i}]`, n)),
+    addresses: m.addresses === undefined ? [] : list(where, `${field}.addresses`, m.addresses).map((a, i) => ipAddress(where, `${field}.addresses[${i}]`, a))
   }
 }
 

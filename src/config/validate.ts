@@ -1,6 +1,7 @@
 // Small checkers for hand-read YAML. Each failure names the file, the field and what is
 // wrong, so an operator can fix a config or table without reading code.
 
+import { formatIp, parseIp } from '../core/ip.js'
 import { MgError, type ErrorCode } from '../errors.js'
 
 export interface Where { readonly file: string; readonly code: ErrorCode }
@@ -71,5 +72,18 @@ export function httpUrl (where: Where, field: string, v: unknown, requireSlash: 
   }
   if (requireSlash && !url.pathname.endsWith('/')) fail(where, field, `${describe(s)} must end with '/'`)
   if (url.href !== s) fail(where, field, `${describe(s)} is not in canonical form (expected "${url.href}")`)
+  return s
+}
+
+/** A fully qualified host name, lowercase, without the trailing dot. */
+export function dnsName (where: Where, field: string, v: unknown): string {
+  return string(where, field, v, /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/, 'is not a lowercase DNS name')
+}
+
+/** An IPv4 or IPv6 address in canonical text form. */
+export function ipAddress (where: Where, field: string, v: unknown): string {
+  const s = string(where, field, v)
+  const ip = parseIp(s)
+  if (ip === null || formatIp(ip) !== s) fail(where, field, `"${s}" is not an IP address in canonical form${ip === null ? '' : ` (expected ${formatIp(ip)})`}`)
   return s
 }

@@ -75,10 +75,13 @@ export function exclusionFor (mirror: Mirror, client: Client): Verdict | null {
   return null
 }
 
-/** The URL base to send this client to: same scheme, or https for an http client when that is all there is. */
+/**
+ * The URL base to send this client to: same scheme, or https for an http client when that is
+ * all there is. Empty for entries without URLs (DNS endpoints, ranked by the same rule).
+ */
 function baseFor (mirror: Mirror, client: Client): string {
-  if (client.scheme === 'http') return (mirror.http ?? mirror.https) as string
-  return mirror.https as string
+  if (client.scheme === 'http') return mirror.http ?? mirror.https ?? ''
+  return mirror.https ?? ''
 }
 
 interface Candidate {

@@ -21,6 +21,8 @@ export interface MirrorSpec {
   readonly restrictions?: Partial<Restrictions> | undefined
   readonly enabled: boolean
   readonly note?: string | undefined
+  readonly dnsNames?: readonly string[] | undefined
+  readonly addresses?: readonly string[] | undefined
 }
 
 let nextVersion = 1
@@ -52,6 +54,8 @@ export function buildMirror (spec: MirrorSpec): Mirror {
       excludeCountries: Object.freeze([...(r.excludeCountries ?? [])])
     }),
     enabled: spec.enabled,
+    dnsNames: Object.freeze([...(spec.dnsNames ?? [])]),
+    addresses: Object.freeze([...(spec.addresses ?? [])]),
     seed: fnv1a32(spec.id)
   })
 }

@@ -32,6 +32,10 @@ export interface Mirror {
   readonly ipv6: boolean
   readonly restrictions: Restrictions
   readonly enabled: boolean
+  /** Download names (e.g. dl-cdn.alpinelinux.org) this mirror serves under their own Host, for DNS answers. */
+  readonly dnsNames: readonly string[]
+  /** The mirror's IP addresses, for DNS answers; empty when it is reached only by redirect. */
+  readonly addresses: readonly string[]
   /** fnv1a32(id), precomputed for rendezvous hashing. */
   readonly seed: number
 }
