@@ -21,6 +21,7 @@ import { registerExplain } from './routes/explain.js'
 import { registerHealth } from './routes/health.js'
 import { registerAdmin } from './routes/admin.js'
 import { registerMirrors } from './routes/mirrors.js'
+import { registerStatusPage } from './routes/status-page.js'
 
 export interface AppDeps {
   readonly config: Config
@@ -90,6 +91,7 @@ export function buildApp (deps: AppDeps): App {
   registerHealth(fastify, app, metrics)
   registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier })
   registerMirrors(fastify, { config, fleet: deps.fleet, traffic })
+  registerStatusPage(fastify, { config, fleet: deps.fleet, traffic })
   registerAdmin(fastify, { token: config.admin.token, fleet: deps.fleet, reload: deps.reload, probeNow: deps.probeNow })
   return app
 }

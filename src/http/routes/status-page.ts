@@ -1,0 +1,410 @@
+// GET /: the status page. The report /api/v1/mirrors serves, rendered as one HTML page a
+// person reads at a glance. Server-rendered, no scripts, no external assets. Every value from
+// data goes through the `html` tag below, which escapes it unless it is already markup.
+// Public, like the API: no drain reasons, notes or tokens (the report has none to leak).
+
+import type { FastifyInstance } from 'fastify'
+import { COUNTRIES } from '../../core/countries.js'
+import { ATTRIBUTION } from './explain.js'
+import { mirrorsReport, type MirrorsDeps } from './mirrors.js'
+
+// --- The report, as mirrorsReport builds it (it is typed `object` there) ---
+
+interface ProbeView {
+  readonly url: string
+  readonly state?: string
+  readonly latencyMs?: number | null
+  readonly lastCheck?: string | null
+  readonly lastError?: { readonly reason: string, readonly message: string, readonly at: string | null } | null
+}
+
+export interface MirrorView {
+  readonly id: string
+  readonly name: string
+  readonly sponsor: string | null
+  readonly tier: string
+  readonly country: string
+  readonly continent: string
+  readonly enabled: boolean
+  readonly state: string
+  readonly http: ProbeView | null
+  readonly https: ProbeView | null
+  readonly syncTime: string | null
+  readonly lagSeconds: number | null
+  readonly draining: { readonly until: string | null } | null
+  readonly servesIndexes: boolean
+  readonly servesPackages: boolean
+  readonly share: number
+}
+
+export interface StatusReport {
+  readonly instance: { readonly id: string, readonly region: string }
+  readonly generatedAt: string
+  readonly tableVersion: number
+  readonly referenceSyncTime: string | null
+  readonly master: (ProbeView & { readonly syncTime: string | null }) | null
+  readonly failOpen: boolean
+  readonly mirrors: readonly MirrorView[]
+}
+
+// --- Escaping: interpolations are text unless they are Html ---
+
+/** Markup that is already safe: built by `html` from escaped parts. */
+class Html {
+  constructor (readonly text: string) {}
+  toString (): string { return this.text }
+}
+
+type Part = Html | string | number | readonly Html[]
+
+const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+export function escapeHtml (value: string | number): string {
+  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] as string)
+}
+
+/** A template tag that escapes every interpolated value except Html (and arrays of Html). */
+function html (strings: TemplateStringsArray, ...parts: Part[]): Html {
+  let out = strings[0] as string
+  parts.forEach((p, i) => {
+    out += p instanceof Html ? p.text : Array.isArray(p) ? p.join('') : escapeHtml(p as string | number)
+    out += strings[i + 1] as string
+  })
+  return new Html(out)
+}
+
+// --- Words and numbers for people ---
+
+const STATES = ['up', 'down', 'stale', 'draining', 'disabled', 'unknown'] as const
+
+const CONTINENT_NAMES: Readonly<Record<string, string>> = {
+  AF: 'Africa', AN: 'Antarctica', AS: 'Asia', EU: 'Europe', NA: 'North America', OC: 'Oceania', SA: 'South America'
+}
+
+const TIERS = [
+  { tier: 't1', title: 'Tier-1 sponsors', empty: 'No Tier-1 sponsor mirrors in the table.' },
+  { tier: 'community', title: 'Community mirrors', empty: 'No community mirrors in the table.' }
+] as const
+
+/** Widths (%) of the mirror table's ten columns: both tier tables line up. */
+const COLUMNS = [19, 11, 10, 8, 6, 7, 8, 14, 9, 8] as const
+
+const continentName = (code: string): string => CONTINENT_NAMES[code] ?? code
+const countryName = (code: string): string => COUNTRIES.get(code)?.name ?? code
+
+/** 45 s, 12 min, 3 h, 2 d. */
+export function humanDuration (seconds: number): string {
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min`
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`
+  return `${Math.round(s / 86400)} d`
+}
+
+const lagText = (seconds: number | null): string =>
+  seconds === null ? 'unknown' : seconds === 0 ? 'in sync' : humanDuration(seconds)
+
+const latencyText = (ms: number): string => (ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`)
+
+const percent = (share: number): string => `${(share * 100).toFixed(1)} %`
+
+function truncate (s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`
+}
+
+/** A timestamp shown as "5 min ago", with the exact time on hover. */
+function when (iso: string | null | undefined, now: number, never = 'never'): Html {
+  if (iso === null || iso === undefined) return html`<span class="muted">${never}</span>`
+  const ago = (now - Date.parse(iso)) / 1000
+  const text = Math.abs(ago) < 5 ? 'just now' : ago < 0 ? `in ${humanDuration(-ago)}` : `${humanDuration(ago)} ago`
+  return html`<time datetime="${iso}" title="${iso}">${text}</time>`
+}
+
+function badge (state: string): Html {
+  const known = (STATES as readonly string[]).includes(state) ? state : 'unknown'
+  return html`<span class="badge state-${known}">${state}</span>`
+}
+
+// --- Page sections ---
+
+function renderHeader (r: StatusReport, now: number): Html {
+  const master = r.master === null
+    ? html`<span class="muted">none configured; the newest mirror sets the reference</span>`
+    : html`${badge(r.master.state ?? 'unknown')} <span class="muted">${hostOf(r.master.url)}</span>${
+      r.master.lastError == null || r.master.state !== 'down' ? '' : html` <span class="error">${r.master.lastError.reason}</span>`}`
+  return html`<header>
+  <h1>Alpine Linux mirrors <span class="muted">· mirrorgate status</span></h1>
+  <dl class="facts">
+    <div><dt>Instance</dt><dd>${r.instance.id} <span class="muted">(${r.instance.region})</span></dd></div>
+    <div><dt>Mirror table</dt><dd>version ${r.tableVersion}</dd></div>
+    <div><dt>Reference sync</dt><dd>${when(r.referenceSyncTime, now, 'not known yet')}</dd></div>
+    <div><dt>Master</dt><dd>${master}</dd></div>
+    <div><dt>Generated</dt><dd>${when(r.generatedAt, now)}</dd></div>
+  </dl>
+</header>`
+}
+
+function renderFailOpen (failOpen: boolean): Html {
+  if (!failOpen) return html``
+  return html`<div class="banner" role="alert" id="fail-open">
+  <strong>FAIL-OPEN</strong>: too few mirrors pass their health checks, so health is being ignored.
+  Clients may be sent to mirrors that are down; freshness rules still apply.
+</div>`
+}
+
+function renderSummary (mirrors: readonly MirrorView[]): Html {
+  const tiles = STATES.map((s) => {
+    const n = mirrors.filter((m) => m.state === s).length
+    return html`<li class="tile state-${s}${n === 0 ? ' zero' : ''}"><span class="count">${n}</span> ${s}</li>`
+  })
+  return html`<section aria-label="Summary"><ul class="summary">${tiles}<li class="tile total"><span class="count">${mirrors.length}</span> in total</li></ul></section>`
+}
+
+function renderRegions (mirrors: readonly MirrorView[]): Html {
+  const rows = groupBy(mirrors, (m) => m.continent, continentName).map(([continent, ms]) => {
+    const up = ms.filter((m) => m.state === 'up').length
+    const enabled = ms.filter((m) => m.enabled).length
+    const share = ms.reduce((sum, m) => sum + m.share, 0)
+    const countries = groupBy(ms, (m) => m.country, countryName)
+      .map(([c, cms]) => html`<span class="country" title="${countryName(c)}">${c}&nbsp;${cms.filter((m) => m.state === 'up').length}/${cms.length}</span>`)
+    return html`<tr>
+      <th scope="row">${continentName(continent)}</th>
+      <td class="num">${enabled === 0 ? html`<span class="muted">none enabled</span>` : html`<strong>${up}</strong> of ${enabled}`}${
+        enabled < ms.length ? html` <span class="muted">· ${ms.length - enabled} disabled</span>` : ''}</td>
+      <td>${countries}</td>
+      <td class="num">${shareBar(share)}</td>
+    </tr>`
+  })
+  return html`<section>
+  <h2>Which mirrors serve which regions</h2>
+  <p class="muted">Clients are sent to the nearest eligible mirror, so a continent's mirrors carry most of its traffic. Countries show mirrors up / listed.</p>
+  <div class="scroll"><table class="regions">
+    <thead><tr><th scope="col">Continent</th><th scope="col">Mirrors up</th><th scope="col">Countries</th><th scope="col">Traffic share</th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table></div>
+</section>`
+}
+
+function renderTier (title: string, empty: string, tier: string, mirrors: readonly MirrorView[], now: number): Html {
+  if (mirrors.length === 0) return html`<section id="tier-${tier}"><h2>${title}</h2><p class="muted">${empty}</p></section>`
+  const groups = groupBy(mirrors, (m) => m.continent, continentName).map(([continent, ms]) => html`<tbody>
+    <tr class="group"><th colspan="10" scope="rowgroup">${continentName(continent)} <span class="muted">· ${ms.length} ${ms.length === 1 ? 'mirror' : 'mirrors'}</span></th></tr>
+    ${sortMirrors(ms).map((m) => renderMirror(m, now))}
+  </tbody>`)
+  return html`<section id="tier-${tier}">
+  <h2>${title} <span class="muted">· ${mirrors.length}</span></h2>
+  <div class="scroll"><table class="mirrors">
+    <colgroup>${COLUMNS.map((w) => html`<col style="width: ${w}%">`)}</colgroup>
+    <thead><tr>
+      <th scope="col">Mirror</th><th scope="col">Sponsor</th><th scope="col">Country</th><th scope="col">State</th>
+      <th scope="col">Lag</th><th scope="col">Latency</th><th scope="col">Last check</th><th scope="col">Last error</th>
+      <th scope="col">Traffic</th><th scope="col">Serves</th>
+    </tr></thead>
+    ${groups}
+  </table></div>
+</section>`
+}
+
+function renderMirror (m: MirrorView, now: number): Html {
+  const probes = schemes(m)
+  const state = (STATES as readonly string[]).includes(m.state) ? m.state : 'unknown'
+  const until = m.draining?.until == null ? '' : html`<div class="muted small">until ${when(m.draining.until, now)}</div>`
+  return html`<tr class="row-${state}" data-mirror="${m.id}">
+    <td class="name"><strong>${m.name}</strong><div class="muted small">${m.id}${renderHosts(probes)}</div></td>
+    <td>${m.sponsor ?? html`<span class="muted">—</span>`}</td>
+    <td><span title="${countryName(m.country)}">${countryName(m.country)}</span> <span class="muted small">${m.country}</span></td>
+    <td>${badge(m.state)}${until}</td>
+    <td class="num">${lagText(m.lagSeconds)}</td>
+    <td class="num">${renderLatency(probes)}</td>
+    <td>${when(newest(probes.map(([, p]) => p.lastCheck ?? null)), now)}</td>
+    <td class="error-cell">${renderLastError(probes, now)}</td>
+    <td class="num">${shareBar(m.share)}</td>
+    <td>${serves('indexes', m.servesIndexes)} ${serves('packages', m.servesPackages)}</td>
+  </tr>`
+}
+
+function renderHosts (probes: ReadonlyArray<readonly [string, ProbeView]>): Html {
+  // One link per host (https first), naming the schemes it answers on.
+  const hosts = new Map<string, { url: string, schemes: string[] }>()
+  for (const [scheme, p] of probes) {
+    const host = hostOf(p.url)
+    const seen = hosts.get(host)
+    if (seen === undefined) hosts.set(host, { url: p.url, schemes: [scheme] }); else seen.schemes.push(scheme)
+  }
+  return html`${[...hosts].map(([host, h]) => html`<br><a href="${h.url}" rel="noopener noreferrer">${host}</a> ${h.schemes.join(' + ')}`)}`
+}
+
+function renderLatency (probes: ReadonlyArray<readonly [string, ProbeView]>): Html {
+  const known = probes.filter(([, p]) => p.latencyMs != null)
+  if (known.length === 0) return html`<span class="muted">—</span>`
+  const texts = known.map(([, p]) => latencyText(p.latencyMs as number))
+  if (texts.every((x) => x === texts[0])) return html`${texts[0] as string}`
+  return html`${known.map(([scheme, p]) => html`<div>${latencyText(p.latencyMs as number)}${known.length > 1 ? html` <span class="muted small">${scheme}</span>` : ''}</div>`)}`
+}
+
+function renderLastError (probes: ReadonlyArray<readonly [string, ProbeView]>, now: number): Html {
+  let last: { scheme: string, reason: string, message: string, at: string | null } | null = null
+  for (const [scheme, p] of probes) {
+    const e = p.lastError
+    if (e == null) continue
+    if (last === null || (e.at ?? '') > (last.at ?? '')) last = { scheme, ...e }
+  }
+  if (last === null) return html`<span class="muted">none</span>`
+  const message = last.message === '' ? '' : html`<div class="small">${truncate(last.message, 160)}</div>`
+  return html`<span class="error">${last.reason}</span> <span class="muted small">${last.scheme}, ${when(last.at, now)}</span>${message}`
+}
+
+function serves (what: string, yes: boolean): Html {
+  return yes
+    ? html`<span class="serve yes" title="serves ${what}">✓ ${what}</span>`
+    : html`<span class="serve no" title="does not serve ${what} now">✗ ${what}</span>`
+}
+
+function shareBar (share: number): Html {
+  const pct = Math.min(100, Math.max(0, share * 100))
+  return html`<span class="share">${percent(share)}<span class="bar" aria-hidden="true"><span style="width: ${pct.toFixed(1)}%"></span></span></span>`
+}
+
+function renderFooter (): Html {
+  // ATTRIBUTION is plain text naming https://db-ip.com; show that address as a link.
+  const [before, after] = ATTRIBUTION.split('https://db-ip.com')
+  return html`<footer>
+  <p>${before ?? ''}<a href="https://db-ip.com">https://db-ip.com</a>${after ?? ''}.</p>
+  <p>Community mirror list from <a href="https://mirrors.alpinelinux.org/">Alpine Linux</a> (MIT licence).</p>
+  <p class="muted">Machine-readable: <a href="/api/v1/mirrors">/api/v1/mirrors</a>. This page refreshes every 30 seconds.</p>
+</footer>`
+}
+
+const STYLE = `
+:root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg: #ffffff; --alt: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: var(--bg); }
+main { max-width: 1440px; margin: 0 auto; padding: 20px 24px 32px; }
+h1 { font-size: 22px; margin: 0 0 12px; }
+h2 { font-size: 17px; margin: 28px 0 8px; }
+a { color: #0550ae; }
+.muted { color: var(--muted); font-weight: normal; }
+.small { font-size: 12px; }
+.facts { display: flex; flex-wrap: wrap; gap: 8px 28px; margin: 0; }
+.facts div { min-width: 120px; }
+.facts dt { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+.facts dd { margin: 0; font-weight: 600; }
+.banner { margin: 16px 0 0; padding: 12px 16px; border: 2px solid #b42318; border-left-width: 8px; background: #fee4e2; color: #7a1a12; border-radius: 6px; font-size: 15px; }
+.banner strong { font-size: 16px; letter-spacing: .05em; }
+.summary { list-style: none; display: flex; flex-wrap: wrap; gap: 10px; padding: 0; margin: 18px 0 0; }
+.tile { padding: 8px 14px; border-radius: 8px; border: 1px solid var(--line); min-width: 96px; font-weight: 600; }
+.tile .count { display: block; font-size: 24px; line-height: 1.1; }
+.tile.zero { opacity: .45; }
+.tile.total { background: var(--alt); color: var(--fg); }
+.scroll { overflow-x: auto; }
+table.mirrors { table-layout: fixed; min-width: 1100px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: 6px 10px; border-bottom: 1px solid var(--line); }
+thead th { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; border-bottom: 2px solid var(--line); white-space: nowrap; }
+tr.group th { background: var(--alt); font-size: 13px; padding-top: 8px; }
+td.num { white-space: nowrap; }
+td.name { min-width: 200px; }
+td.error-cell { max-width: 320px; overflow-wrap: anywhere; }
+.mirrors tbody tr:not(.group) td:first-child { border-left: 4px solid transparent; }
+.badge { display: inline-block; padding: 1px 9px; border-radius: 999px; font-weight: 700; font-size: 12px; border: 1px solid; text-transform: uppercase; letter-spacing: .04em; }
+.state-up { color: #116329; background: #dafbe1; border-color: #4ac26b; }
+.state-down { color: #a40e26; background: #ffebe9; border-color: #ff8182; }
+.state-stale { color: #7d4e00; background: #fff8c5; border-color: #d4a72c; }
+.state-draining { color: #5a32a3; background: #fbefff; border-color: #c297ff; }
+.state-disabled { color: #59636e; background: #eff2f5; border-color: #afb8c1; }
+.state-unknown { color: #59636e; background: #ffffff; border-color: #afb8c1; border-style: dashed; }
+.mirrors tr.row-up td:first-child { border-left-color: #4ac26b; }
+.mirrors tr.row-down td:first-child { border-left-color: #cf222e; }
+.mirrors tr.row-stale td:first-child { border-left-color: #d4a72c; }
+.mirrors tr.row-draining td:first-child { border-left-color: #8250df; }
+.mirrors tr.row-disabled td { color: var(--muted); }
+.error { color: #a40e26; font-weight: 600; }
+.serve { display: block; white-space: nowrap; font-size: 12px; }
+.serve.yes { color: #116329; }
+.serve.no { color: #a40e26; text-decoration: line-through; }
+.share { display: inline-flex; align-items: center; gap: 8px; white-space: nowrap; }
+.bar { display: inline-block; width: 48px; height: 6px; background: #eff2f5; border-radius: 3px; overflow: hidden; }
+.bar span { display: block; height: 100%; background: #0969da; }
+.country { display: inline-block; margin: 0 10px 2px 0; white-space: nowrap; }
+footer { margin-top: 32px; padding-top: 12px; border-top: 1px solid var(--line); font-size: 13px; }
+footer p { margin: 4px 0; }
+`
+
+/** The whole page for one report. Pure: the report in, HTML out. */
+export function renderStatusPage (r: StatusReport): string {
+  const now = Date.parse(r.generatedAt)
+  const tiers = TIERS.map(({ tier, title, empty }) => renderTier(title, empty, tier, r.mirrors.filter((m) => m.tier === tier), now))
+  const other = r.mirrors.filter((m) => !TIERS.some((t) => t.tier === m.tier))
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="30">
+<meta http-equiv="x-dns-prefetch-control" content="off">
+<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
+<title>Mirror status · ${r.instance.id}</title>
+<style>${new Html(STYLE)}</style>
+</head>
+<body>
+<main>
+${renderHeader(r, now)}
+${renderFailOpen(r.failOpen)}
+${renderSummary(r.mirrors)}
+${tiers}
+${other.length === 0 ? '' : renderTier('Other mirrors', '', 'other', other, now)}
+${renderRegions(r.mirrors)}
+${renderFooter()}
+</main>
+</body>
+</html>
+`.text
+}
+
+export function registerStatusPage (fastify: FastifyInstance, deps: MirrorsDeps): void {
+  fastify.get('/', async (request, reply) => {
+    reply
+      .header('Cache-Control', 'no-store')
+      // Defence in depth: the page needs no script, so none may run even if escaping failed.
+      .header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+      .header('X-Content-Type-Options', 'nosniff')
+      .type('text/html; charset=utf-8')
+    return renderStatusPage(mirrorsReport(deps) as StatusReport)
+  })
+}
+
+// --- Small helpers ---
+
+function schemes (m: MirrorView): Array<readonly [string, ProbeView]> {
+  const out: Array<readonly [string, ProbeView]> = []
+  if (m.https !== null) out.push(['https', m.https])
+  if (m.http !== null) out.push(['http', m.http])
+  return out
+}
+
+function hostOf (url: string): string {
+  try { return new URL(url).host } catch { return url }
+}
+
+function newest (isos: ReadonlyArray<string | null>): string | null {
+  let best: string | null = null
+  for (const t of isos) if (t !== null && (best === null || t > best)) best = t
+  return best
+}
+
+/** Groups by key, ordered by the key's display name. */
+function groupBy<T> (items: readonly T[], key: (item: T) => string, label: (key: string) => string): Array<[string, T[]]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const k = key(item)
+    const list = groups.get(k)
+    if (list === undefined) groups.set(k, [item]); else list.push(item)
+  }
+  return [...groups].sort(([a], [b]) => label(a).localeCompare(label(b), 'en'))
+}
+
+/** Within a continent: by country name, then mirror name. */
+function sortMirrors (ms: readonly MirrorView[]): MirrorView[] {
+  return [...ms].sort((a, b) => countryName(a.country).localeCompare(countryName(b.country), 'en') || a.name.localeCompare(b.name, 'en'))
+}
