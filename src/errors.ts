@@ -11,6 +11,7 @@ export const ERRORS = {
   MG_ERR_PATH_INVALID: { status: 400, message: 'Request target contains characters or escapes that are not allowed' },
   MG_ERR_BAD_FORWARDED_FOR: { status: 400, message: 'X-Forwarded-For from a trusted proxy is malformed' },
   MG_ERR_BAD_FORWARDED_PROTO: { status: 400, message: 'X-Forwarded-Proto from a trusted proxy must be http or https' },
+  MG_ERR_BAD_REGION_HINT: { status: 400, message: 'Region hint must be a continent code (af an as eu na oc sa) or an ISO country code, lowercase' },
   MG_ERR_BAD_QUERY: { status: 400, message: 'Query parameters are missing or invalid' },
   MG_ERR_NOT_FOUND: { status: 404, message: 'Not found: mirrorgate serves only its repository prefixes' },
   MG_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Only GET and HEAD are allowed' },

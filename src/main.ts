@@ -27,7 +27,7 @@ export async function start (config: Config, logger: boolean | object = true): P
   const geoip = new GeoIp(config.geoip.databases, config.instance, config.geoip.cacheSize)
   const table = await loadTableFile(config.table)
   const fleet = new Fleet(table, { ...config.probes, ...config.freshness })
-  const metrics = new Metrics(geoip, fleet)
+  const metrics = new Metrics(geoip, fleet, config.instance)
   const redirector = new Redirector({
     geoip, table, gates: fleet.gates, metrics, policy: config.selection, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
   })

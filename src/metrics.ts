@@ -3,6 +3,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { ProbeResult } from './core/health.js'
+import type { InstanceConfig } from './config/schema.js'
 import type { Fleet } from './fleet.js'
 import type { GeoIp } from './geoip/reader.js'
 
@@ -15,9 +16,10 @@ export class Metrics {
   readonly #probeSeconds: Histogram<'target'>
   readonly #probeFailures: Counter<'mirror' | 'reason'>
   readonly #reloads: Counter<'result'>
+  readonly #offRegion: Counter<'client_continent'>
   readonly #children = new Map<string, Counter.Internal>()
 
-  constructor (geoip: GeoIp, fleet: Fleet) {
+  constructor (geoip: GeoIp, fleet: Fleet, instance: InstanceConfig) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#requests = new Counter({ name: 'mirrorgate_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
@@ -39,6 +41,14 @@ export class Metrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers
     })
     this.#probeFailures = new Counter({ name: 'mirrorgate_probe_failures_total', help: 'Failed canary probes by mirror and reason', labelNames: ['mirror', 'reason'], registers })
+    const info = new Gauge({ name: 'mirrorgate_instance_info', help: 'This instance: id, region and country (value 1)', labelNames: ['id', 'region', 'country'], registers })
+    info.set({ id: instance.id, region: instance.region, country: instance.country ?? 'none' }, 1)
+    this.#offRegion = new Counter({
+      name: 'mirrorgate_offregion_requests_total',
+      help: "Redirects for clients outside this instance's continent: how well GeoDNS places clients",
+      labelNames: ['client_continent'],
+      registers
+    })
     this.#reloads = new Counter({ name: 'mirrorgate_table_reloads_total', help: 'Mirror table reloads by result', labelNames: ['result'], registers })
     new Gauge({
       name: 'mirrorgate_mirror_up', help: '1 when the mirror passes its probes for this scheme, 0 when down, -1 unknown', labelNames: ['mirror', 'scheme'], registers,
@@ -68,6 +78,10 @@ export class Metrics {
   probe (mirror: string | null, result: ProbeResult): void {
     if (result.ok) this.#probeSeconds.observe({ target: mirror === null ? 'master' : 'mirror' }, result.latencyMs / 1000)
     else this.#probeFailures.inc({ mirror: mirror ?? 'master', reason: result.failure ?? 'other' })
+  }
+
+  offRegion (continent: string): void {
+    this.#child(this.#offRegion, `o\0${continent}`, { client_continent: continent }).inc()
   }
 
   reload (ok: boolean): void {

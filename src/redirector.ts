@@ -25,6 +25,9 @@ export interface Target {
   readonly geo: string
 }
 
+/** A region the client pinned with a hint: its place replaces the GeoIP one. */
+export interface PinnedRegion { readonly hint: string, readonly place: Place }
+
 export interface Decision {
   readonly place: Place
   /** Best first; empty when no mirror is eligible. */
@@ -68,24 +71,24 @@ export class Redirector {
     this.#cache.clear()
   }
 
-  client (ip: Ip, scheme: Scheme): Client {
-    return { place: this.#geoip.locate(ip), family: ip.family, scheme, network: networkKey(ip) }
+  client (ip: Ip, scheme: Scheme, pinned: PinnedRegion | null = null): Client {
+    return { place: pinned?.place ?? this.#geoip.locate(ip), family: ip.family, scheme, network: networkKey(ip) }
   }
 
   /** The ranked targets for this client: the first is the redirect, the rest the Link alternatives. */
-  decide (ip: Ip, scheme: Scheme, cls: PathClass = 'volatile'): Decision {
+  decide (ip: Ip, scheme: Scheme, cls: PathClass = 'volatile', pinned: PinnedRegion | null = null): Decision {
     const network = networkKey(ip)
-    const volatile = this.#decide(ip, scheme, network, 'volatile')
+    const volatile = this.#decide(ip, scheme, network, 'volatile', pinned)
     if (cls === 'volatile' || volatile.targets.length > 0) return volatile
-    return this.#decide(ip, scheme, network, 'versioned')
+    return this.#decide(ip, scheme, network, 'versioned', pinned)
   }
 
-  #decide (ip: Ip, scheme: Scheme, network: string, cls: PathClass): Decision {
-    const key = (cls === 'volatile' ? 'i' : 'p') + (scheme === 'https' ? 's' : 'h') + network
+  #decide (ip: Ip, scheme: Scheme, network: string, cls: PathClass, pinned: PinnedRegion | null): Decision {
+    const key = (cls === 'volatile' ? 'i' : 'p') + (scheme === 'https' ? 's' : 'h') + (pinned === null ? '' : pinned.hint + '@') + network
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
     const started = performance.now()
-    const client: Client = { place: this.#geoip.locate(ip), family: ip.family, scheme, network }
+    const client: Client = { place: pinned?.place ?? this.#geoip.locate(ip), family: ip.family, scheme, network }
     const selection = select(this.#table, client, this.#policy, this.#gates?.[cls])
     const targets = selection.ranked.slice(0, this.#keep).map((r) => ({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() }))
     const decision: Decision = { place: client.place, targets, continent: client.place.continent ?? 'unknown' }
@@ -95,8 +98,8 @@ export class Redirector {
   }
 
   /** The full reasoning for one client and path class, uncached, for /api/v1/explain. */
-  explain (ip: Ip, scheme: Scheme, cls: PathClass): Explanation {
-    const client = this.client(ip, scheme)
+  explain (ip: Ip, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null = null): Explanation {
+    const client = this.client(ip, scheme, pinned)
     const volatile = select(this.#table, client, this.#policy, this.#gates?.volatile)
     if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile' }
     return { client, selection: select(this.#table, client, this.#policy, this.#gates?.versioned), appliedClass: 'versioned' }

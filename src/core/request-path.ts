@@ -7,7 +7,7 @@ export type PathErrorCode =
   | 'MG_ERR_PATH_TOO_LONG' | 'MG_ERR_PATH_CONTROL' | 'MG_ERR_PATH_TRAVERSAL' | 'MG_ERR_PATH_INVALID'
 
 export type ParsedTarget =
-  | { readonly ok: true; readonly prefix: string | null; readonly rest: string; readonly query: string }
+  | { readonly ok: true; readonly prefix: string | null; readonly rest: string; readonly query: string; readonly hint: string | null }
   | { readonly ok: false; readonly code: PathErrorCode }
 
 export const MAX_TARGET_LENGTH = 2048
@@ -63,16 +63,28 @@ export function parseTarget (target: string, prefixes: readonly string[]): Parse
   if (bad !== null) return { ok: false, code: bad }
   // '%2e' is a dot to the mirror, so dot segments are checked on the decoded form too.
   if (hasDotSegment(path.includes('%') ? path.replace(/%2e/gi, '.') : path)) return { ok: false, code: 'MG_ERR_PATH_TRAVERSAL' }
-  for (const prefix of prefixes) {
-    if (path.startsWith(prefix)) {
-      // Collapse empty segments so the rest never starts with '/' (no '//host' look-alikes).
-      let rest = path.slice(prefix.length)
-      if (rest.includes('//') || rest.charCodeAt(0) === 47) rest = rest.split('/').filter((s, i, a) => s !== '' || i === a.length - 1).join('/')
-      return { ok: true, prefix, rest, query }
+  // A region hint, /_r/<region>/<prefix>..., pins the client's region (see core/regions.ts).
+  let hint: string | null = null
+  let served = path
+  if (path.startsWith(HINT_PREFIX)) {
+    const end = path.indexOf('/', HINT_PREFIX.length)
+    if (end !== -1) {
+      hint = path.slice(HINT_PREFIX.length, end)
+      served = path.slice(end)
     }
   }
-  return { ok: true, prefix: null, rest: path, query }
+  for (const prefix of prefixes) {
+    if (served.startsWith(prefix)) {
+      // Collapse empty segments so the rest never starts with '/' (no '//host' look-alikes).
+      let rest = served.slice(prefix.length)
+      if (rest.includes('//') || rest.charCodeAt(0) === 47) rest = rest.split('/').filter((s, i, a) => s !== '' || i === a.length - 1).join('/')
+      return { ok: true, prefix, rest, query, hint }
+    }
+  }
+  return { ok: true, prefix: null, rest: path, query, hint: null }
 }
+
+const HINT_PREFIX = '/_r/'
 
 function hasDotSegment (path: string): boolean {
   let start = 0

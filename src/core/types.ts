@@ -54,8 +54,11 @@ export interface Place {
   readonly latitude: number
   readonly longitude: number
   readonly asn: number | null
-  /** How the place was found: a GeoIP record, a country's centroid, or this instance's own region. */
-  readonly source: 'geoip' | 'country-centroid' | 'instance-region'
+  /**
+   * How the place was found: a GeoIP record, a country's centroid, this instance's own
+   * region, or a region hint the client asked for (eu.<name>, /_r/eu/).
+   */
+  readonly source: 'geoip' | 'country-centroid' | 'instance-region' | 'region-hint'
 }
 
 export interface Client {

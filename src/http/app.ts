@@ -3,6 +3,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { COUNTRIES } from '../core/countries.js'
 import { parseTarget } from '../core/request-path.js'
 import type { Config } from '../config/schema.js'
 import { MgError } from '../errors.js'
@@ -47,7 +48,10 @@ export function buildApp (deps: AppDeps): App {
   const traffic = new TrafficShare()
   const redirect = createRedirectHandler({
     redirector: deps.redirector, proxies, metrics, fallback: config.fallback, linkCount: config.linkCount,
-    classifier, fleet: deps.fleet, traffic
+    classifier, fleet: deps.fleet, traffic,
+    instanceId: config.instance.id,
+    instanceContinent: config.instance.country === null ? null : (COUNTRIES.get(config.instance.country)?.continent ?? null),
+    downloadName: config.dns.name
   })
   const prefixes = config.prefixes
 
@@ -59,7 +63,7 @@ export function buildApp (deps: AppDeps): App {
         metrics.request('invalid', 400)
         return sendError(res, target.code)
       }
-      if (target.prefix !== null) return redirect(req, res, target.rest, target.query)
+      if (target.prefix !== null) return redirect(req, res, target.rest, target.query, target.hint)
       handler(req, res)
     })
 

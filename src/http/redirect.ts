@@ -4,6 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { PathClassifier } from '../core/freshness.js'
+import { regionPlace } from '../core/regions.js'
+import type { Place } from '../core/types.js'
 import type { Fleet } from '../fleet.js'
 import type { Redirector } from '../redirector.js'
 import type { Metrics } from '../metrics.js'
@@ -20,17 +22,33 @@ export interface RedirectDeps {
   readonly classifier: PathClassifier
   readonly fleet: Fleet
   readonly traffic: TrafficShare
+  /** This instance's id, sent as X-Mirrorgate-Instance on every redirect. */
+  readonly instanceId: string
+  /** This instance's continent: clients from elsewhere are counted as misplaced by GeoDNS. */
+  readonly instanceContinent: string | null
+  /** The download name; a first label before it (eu.<name>) is a region hint. */
+  readonly downloadName: string
 }
 
 const ALLOW = { Allow: 'GET, HEAD' }
 const RETRY = { 'Retry-After': '60' }
 
-export type RedirectHandler = (req: IncomingMessage, res: ServerResponse, rest: string, query: string) => void
+export type RedirectHandler = (req: IncomingMessage, res: ServerResponse, rest: string, query: string, pathHint: string | null) => void
+
+/** The region hint in a Host such as `eu.dl-cdn.example.org[:port]`, or null. */
+export function hostHint (host: string | undefined, downloadName: string): string | null {
+  if (host === undefined || host.length <= downloadName.length + 1) return null
+  const colon = host.lastIndexOf(':')
+  const name = (colon > host.lastIndexOf(']') && colon !== -1 ? host.slice(0, colon) : host).toLowerCase()
+  const dot = name.indexOf('.')
+  if (dot <= 0 || name.slice(dot + 1) !== downloadName) return null
+  return name.slice(0, dot)
+}
 
 export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
-  const { redirector, proxies, metrics, fallback, linkCount, classifier, fleet, traffic } = deps
+  const { redirector, proxies, metrics, fallback, linkCount, classifier, fleet, traffic, instanceId, instanceContinent, downloadName } = deps
 
-  return function redirect (req, res, rest, query) {
+  return function redirect (req, res, rest, query, pathHint) {
     const method = req.method
     if (method !== 'GET' && method !== 'HEAD') {
       metrics.request('redirect', 405)
@@ -56,7 +74,18 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
         return res.end()
       }
     }
-    const decision = redirector.decide(client.ip, client.scheme, cls)
+    let pinned: Place | null = null
+    const hint = pathHint ?? hostHint(h.host, downloadName)
+    if (hint !== null) {
+      pinned = regionPlace(hint)
+      if (pinned === null) {
+        metrics.request('redirect', 400)
+        return sendError(res, 'MG_ERR_BAD_REGION_HINT')
+      }
+    }
+    const decision = redirector.decide(client.ip, client.scheme, cls, pinned === null ? null : { hint: hint as string, place: pinned })
+    // Hinted requests chose their region themselves; only GeoDNS placements are measured.
+    if (pinned === null && decision.continent !== instanceContinent) metrics.offRegion(decision.continent)
     // rest and query were validated by parseTarget: only RFC 3986 characters remain.
     const suffix = query === '' ? rest : rest + '?' + query
     const targets = decision.targets
@@ -69,7 +98,7 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       }
       metrics.fallback('fallback')
       metrics.request('redirect', 302)
-      res.writeHead(302, { Location: fallback + suffix, 'Content-Length': '0', 'Cache-Control': 'private, no-store' })
+      res.writeHead(302, { Location: fallback + suffix, 'Content-Length': '0', 'Cache-Control': 'private, no-store', 'X-Mirrorgate-Instance': instanceId })
       return res.end()
     }
     let link = ''
@@ -85,7 +114,8 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       Location: first.base + suffix,
       'Content-Length': '0',
       'Cache-Control': 'private, no-store',
-      'X-Mirrorgate-Mirror': first.id
+      'X-Mirrorgate-Mirror': first.id,
+      'X-Mirrorgate-Instance': instanceId
     }
     if (link !== '') headers.Link = link
     res.writeHead(302, headers)

@@ -112,3 +112,40 @@ t.test('explain, health, readiness and metrics', async (t) => {
   t.match(metrics.body, /mirrorgate_selection_seconds_count [1-9]/)
   t.match(metrics.body, /process_resident_memory_bytes/)
 })
+
+t.test('GeoDNS awareness: instance header, region hints, off-region metric', async (t) => {
+  const dir = t.testdir()
+  const table = tableFile(dir, [mirror('de1', 'DE', 52.5, 13.4), mirror('jp1', 'JP', 35.7, 139.7), mirror('us1', 'US', 40.7, -74.0), mirror('au1', 'AU', -33.9, 151.2)])
+  const { service, port } = await startService({
+    table, instance: { id: 'fra-1', region: 'eu-central', country: 'DE', latitude: 50.1, longitude: 8.7 }, dns: { name: 'dl-cdn.test.example' }
+  })
+  t.teardown(() => service.close())
+
+  const plain = await get(port, INDEX, { 'X-Forwarded-For': GERMAN })
+  t.equal(plain.headers['x-mirrorgate-instance'], 'fra-1')
+  t.equal(plain.headers['x-mirrorgate-mirror'], 'de1')
+
+  // A German client pins Asia or Japan by path prefix, or Oceania by host label.
+  const byPath = await get(port, '/_r/as/alpine/v3.22/main/x86_64/APKINDEX.tar.gz', { 'X-Forwarded-For': GERMAN })
+  t.equal(byPath.headers['x-mirrorgate-mirror'], 'jp1')
+  t.ok((byPath.headers.location as string).endsWith('/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'), 'the hint is not part of the mirror path')
+  const byCountry = await get(port, '/_r/us/alpine/x.apk', { 'X-Forwarded-For': GERMAN })
+  t.equal(byCountry.headers['x-mirrorgate-mirror'], 'us1')
+  const byHost = await get(port, INDEX, { 'X-Forwarded-For': GERMAN, Host: 'oc.dl-cdn.test.example:8080' })
+  t.equal(byHost.headers['x-mirrorgate-mirror'], 'au1')
+  const otherHost = await get(port, INDEX, { 'X-Forwarded-For': GERMAN, Host: 'oc.example.org' })
+  t.equal(otherHost.headers['x-mirrorgate-mirror'], 'de1', 'labels of other names are not hints')
+  const bad = await get(port, '/_r/zz/alpine/x.apk', { 'X-Forwarded-For': GERMAN })
+  t.equal(bad.status, 400)
+  t.equal(JSON.parse(bad.body).error, 'MG_ERR_BAD_REGION_HINT')
+  const explained = JSON.parse((await get(port, `/api/v1/explain?ip=${GERMAN}&region=as`)).body)
+  t.equal(explained.choice.mirror, 'jp1')
+  t.equal(explained.client.place.source, 'region-hint')
+
+  // Off-region: a Japanese client reaching the German instance is counted.
+  await get(port, INDEX, { 'X-Forwarded-For': '202.12.27.33' })
+  const metrics = (await get(port, '/metrics')).body
+  t.match(metrics, /mirrorgate_instance_info\{id="fra-1",region="eu-central",country="DE"\} 1/)
+  t.match(metrics, /mirrorgate_offregion_requests_total\{client_continent="AS"\} [1-9]/)
+  t.notMatch(metrics, /mirrorgate_offregion_requests_total\{client_continent="EU"\}/)
+})

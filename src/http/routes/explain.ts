@@ -1,4 +1,4 @@
-// GET /api/v1/explain?ip=&path=&scheme=: why this client goes to this mirror.
+// GET /api/v1/explain?ip=&path=&scheme=&region=: why this client goes to this mirror.
 
 import type { FastifyInstance } from 'fastify'
 import { formatIp, parseIp } from '../../core/ip.js'
@@ -7,7 +7,8 @@ import type { Scheme } from '../../core/types.js'
 import type { Config } from '../../config/schema.js'
 import { MgError } from '../../errors.js'
 import type { GeoIp } from '../../geoip/reader.js'
-import type { Redirector } from '../../redirector.js'
+import type { PinnedRegion, Redirector } from '../../redirector.js'
+import { regionPlace } from '../../core/regions.js'
 import type { PathClassifier } from '../../core/freshness.js'
 import type { TrustedProxies } from '../client-address.js'
 
@@ -37,6 +38,7 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
     const ipText = param(q, 'ip')
     const pathText = param(q, 'path') ?? config.prefixes[0] as string
     const schemeText = param(q, 'scheme')
+    const regionText = param(q, 'region')
 
     let ip
     let scheme: Scheme
@@ -60,8 +62,15 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
     if (target.prefix === null) throw new MgError('MG_ERR_BAD_QUERY', `path must start with one of ${config.prefixes.join(', ')}`)
     const suffix = target.query === '' ? target.rest : `${target.rest}?${target.query}`
 
+    const hint = regionText ?? target.hint
+    let pinned: PinnedRegion | null = null
+    if (hint !== null) {
+      const place = regionPlace(hint)
+      if (place === null) throw new MgError('MG_ERR_BAD_REGION_HINT')
+      pinned = { hint, place }
+    }
     const cls = deps.classifier.classify(target.rest)
-    const { client, selection, appliedClass } = redirector.explain(ip, scheme, cls)
+    const { client, selection, appliedClass } = redirector.explain(ip, scheme, cls, pinned)
     const first = selection.ranked[0]
     reply.header('Cache-Control', 'no-store')
     return {
