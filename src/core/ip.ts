@@ -66,6 +66,8 @@ function parseIpv6Bytes (s: string): Uint8Array | null {
   const all = [...headParts, ...tailParts]
   let v4: Uint8Array | null = null
   const last = all[all.length - 1]
+  // An embedded IPv4 address must end the text: '1.2.3.4::' is not an address.
+  if (gap !== -1 && tail === '' && head.includes('.')) return null
   if (last !== undefined && last.includes('.')) {
     v4 = new Uint8Array(4)
     if (!parseIpv4Bytes(last, v4, 0)) return null
@@ -139,8 +141,9 @@ export function formatIp (ip: Ip): string {
 export function networkKey (ip: Ip): string {
   const b = ip.bytes
   if (ip.family === 4) return `${b[0]}.${b[1]}.${b[2]}.0/24`
-  const g = (i: number): string => (((b[i] as number) << 8) | (b[i + 1] as number)).toString(16)
-  return `${g(0)}:${g(2)}:${g(4)}::/48`
+  const masked = new Uint8Array(16)
+  masked.set(b.subarray(0, 6))
+  return `${formatIp({ family: 6, bytes: masked })}/48`
 }
 
 export function parseCidr (s: string): Cidr | null {

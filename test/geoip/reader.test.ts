@@ -1,0 +1,237 @@
+// src/geoip/reader.ts against real .mmdb files: small ones built by test/helpers/mmdb-writer.ts
+// for each schema the reader understands, and the embedded DB-IP Lite database.
+
+import t, { type Test } from 'tap'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { EMBEDDED_GEOIP, type InstanceConfig } from '../../src/config/schema.js'
+import { COUNTRIES } from '../../src/core/countries.js'
+import { parseIp, type Ip } from '../../src/core/ip.js'
+import { GeoIp, openDatabase } from '../../src/geoip/reader.js'
+import { writeMmdb, type MmdbEntry } from '../helpers/mmdb-writer.js'
+
+const INSTANCE: InstanceConfig = { id: 'test-1', region: 'eu-central', country: 'DE', latitude: 50.11, longitude: 8.68 }
+const INSTANCE_PLACE = { country: 'DE', continent: 'EU', latitude: 50.11, longitude: 8.68, asn: null, source: 'instance-region' }
+
+const ip = (s: string): Ip => {
+  const p = parseIp(s)
+  if (p === null) throw new Error(`test setup: ${s}`)
+  return p
+}
+
+const cityRecord = (iso: string, continent: string, latitude: number, longitude: number) => ({
+  city: { geoname_id: 2643743, names: { en: 'Somewhere' } },
+  continent: { code: continent, geoname_id: 6255148, names: { en: continent } },
+  country: { geoname_id: 2921044, iso_code: iso, names: { en: iso } },
+  location: { accuracy_radius: 20, latitude, longitude, time_zone: 'Europe/London' },
+  registered_country: { geoname_id: 2921044, iso_code: iso, names: { en: iso } }
+})
+
+/** Writes one .mmdb per entry of `files` into the test's directory; returns their paths. */
+function mmdbs (t: Test, files: Record<string, { databaseType: string, ipVersion: 4 | 6, entries: MmdbEntry[] }>): Record<string, string> {
+  const d = t.testdir()
+  const out: Record<string, string> = {}
+  for (const [name, opts] of Object.entries(files)) {
+    out[name] = join(d, `${name}.mmdb`)
+    writeMmdb(out[name], { ...opts, buildEpoch: 1_700_000_000 })
+  }
+  return out
+}
+
+t.test('GeoLite2-City schema, IPv6 file with IPv4 entries', async (t) => {
+  const f = mmdbs(t, {
+    city: {
+      databaseType: 'GeoLite2-City',
+      ipVersion: 6,
+      entries: [
+        { network: '81.2.69.0/24', data: cityRecord('GB', 'EU', 51.5142, -0.0931) },
+        { network: '2a02:1::/32', data: cityRecord('DE', 'EU', 50.1109, 8.6821) },
+        { network: '175.16.199.0/24', data: cityRecord('CN', 'AS', 43.88, 125.3228) }
+      ]
+    }
+  })
+  const geo = new GeoIp([f.city as string], INSTANCE, 100)
+  t.same(geo.databases, [{ file: f.city, type: 'GeoLite2-City', kind: 'location', ipVersion: 6, builtAt: '2023-11-14T22:13:20.000Z' }])
+  t.same(geo.locate(ip('81.2.69.142')), { country: 'GB', continent: 'EU', latitude: 51.5142, longitude: -0.0931, asn: null, source: 'geoip' })
+  t.same(geo.locate(ip('::ffff:175.16.199.5')), { country: 'CN', continent: 'AS', latitude: 43.88, longitude: 125.3228, asn: null, source: 'geoip' }, 'mapped IPv4')
+  t.same(geo.locate(ip('2a02:1:abcd::1')), { country: 'DE', continent: 'EU', latitude: 50.1109, longitude: 8.6821, asn: null, source: 'geoip' })
+  t.same(geo.locate(ip('8.8.8.8')), INSTANCE_PLACE, 'not in the database: the instance region')
+  t.same(geo.locate(ip('2a03::1')), INSTANCE_PLACE)
+})
+
+t.test('GeoLite2-Country schema: no location, so the country centroid', async (t) => {
+  const f = mmdbs(t, {
+    country: {
+      databaseType: 'GeoLite2-Country',
+      ipVersion: 6,
+      entries: [
+        { network: '81.2.69.0/24', data: { continent: { code: 'EU' }, country: { iso_code: 'GB' }, registered_country: { iso_code: 'GB' } } },
+        { network: '2001:218::/32', data: { continent: { code: 'AS' }, country: { iso_code: 'JP' } } },
+        // Satellite and anycast ranges often carry only the registered country.
+        { network: '196.201.0.0/16', data: { registered_country: { iso_code: 'KE' } } },
+        // A code no table knows (old databases used EU and AP): as good as nothing.
+        { network: '194.0.0.0/16', data: { continent: { code: 'EU' }, country: { iso_code: 'EU' } } }
+      ]
+    }
+  })
+  const geo = new GeoIp([f.country as string], INSTANCE, 100)
+  const centroid = (cc: string) => {
+    const c = COUNTRIES.get(cc)
+    return { country: cc, continent: c?.continent, latitude: c?.latitude, longitude: c?.longitude, asn: null, source: 'country-centroid' }
+  }
+  t.same(geo.locate(ip('81.2.69.1')), centroid('GB'))
+  t.same(geo.locate(ip('2001:218:1::1')), centroid('JP'))
+  t.same(geo.locate(ip('196.201.1.1')), centroid('KE'), 'registered_country when country is missing')
+  t.equal(geo.locate(ip('196.201.1.1')).continent, 'AF', 'continent from the table when the record has none')
+  t.same(geo.locate(ip('194.0.1.1')), INSTANCE_PLACE, 'an unknown country code places nobody')
+})
+
+t.test('GeoLite2-ASN fills place.asn', async (t) => {
+  const f = mmdbs(t, {
+    city: { databaseType: 'GeoLite2-City', ipVersion: 6, entries: [{ network: '81.2.69.0/24', data: cityRecord('GB', 'EU', 51.5142, -0.0931) }] },
+    asn: {
+      databaseType: 'GeoLite2-ASN',
+      ipVersion: 6,
+      entries: [
+        { network: '81.2.69.0/24', data: { autonomous_system_number: 20712, autonomous_system_organization: 'Andrews & Arnold Ltd' } },
+        { network: '2a01:4f8::/32', data: { autonomous_system_number: 24940, autonomous_system_organization: 'Hetzner Online GmbH' } },
+        { network: '12.81.92.0/22', data: { autonomous_system_number: 7018, autonomous_system_organization: 'AT&T' } }
+      ]
+    }
+  })
+  // Order in the list does not matter: the metadata says which is which.
+  for (const files of [[f.city, f.asn], [f.asn, f.city]] as string[][]) {
+    const geo = new GeoIp(files, INSTANCE, 100)
+    t.same(geo.databases.map((d) => [d.type, d.kind]).sort(), [['GeoLite2-ASN', 'asn'], ['GeoLite2-City', 'location']])
+    t.same(geo.locate(ip('81.2.69.142')), { country: 'GB', continent: 'EU', latitude: 51.5142, longitude: -0.0931, asn: 20712, source: 'geoip' })
+    t.same(geo.locate(ip('2a01:4f8::1')), { ...INSTANCE_PLACE, asn: 24940 }, 'an ASN without a location keeps the instance region')
+    t.same(geo.locate(ip('12.81.92.1')), { ...INSTANCE_PLACE, asn: 7018 })
+    t.same(geo.locate(ip('9.9.9.9')), INSTANCE_PLACE)
+  }
+  t.throws(() => new GeoIp([f.asn as string], INSTANCE, 100), { code: 'MG_ERR_GEOIP_OPEN', message: /no location database/ }, 'an ASN file alone is not enough')
+})
+
+t.test('ip-location-db flat schema in separate IPv4 and IPv6 files', async (t) => {
+  const f = mmdbs(t, {
+    v4: {
+      databaseType: 'ip-location-db country ipv4',
+      ipVersion: 4,
+      entries: [
+        { network: '32.1.0.0/16', data: { country_code: 'FR' } },
+        { network: '85.214.0.0/16', data: { country_code: 'DE', latitude: 52.52, longitude: 13.40 } }
+      ]
+    },
+    v6: {
+      databaseType: 'ip-location-db country ipv6',
+      ipVersion: 6,
+      entries: [{ network: '2001:200::/23', data: { country_code: 'JP', latitude: 35.69, longitude: 139.69 } }]
+    }
+  })
+  // The trap: 2001:1::1 is 0x2001_0001..., whose first 32 bits read as 32.1.0.1, inside the
+  // IPv4 file's 32.1.0.0/16. An IPv4-only file must never answer an IPv6 query.
+  t.equal(ip('2001:1::1').family, 6)
+  t.same(openDatabase(f.v4 as string).reader.get('2001:1::1'), { country_code: 'FR' }, 'setup: maxmind itself would say FR')
+  for (const files of [[f.v4, f.v6], [f.v6, f.v4]] as string[][]) {
+    const geo = new GeoIp(files, INSTANCE, 100)
+    t.same(geo.databases.map((d) => d.ipVersion).sort(), [4, 6])
+    t.same(geo.locate(ip('2001:200::1')), { country: 'JP', continent: 'AS', latitude: 35.69, longitude: 139.69, asn: null, source: 'geoip' })
+    t.same(geo.locate(ip('2001:3ff:ffff::1')), geo.locate(ip('2001:200::1')), 'the whole /23')
+    const trap = geo.locate(ip('2001:1::1'))
+    t.not(trap.country, 'FR', '2001:1::1 is not answered by the IPv4 file')
+    t.same(trap, INSTANCE_PLACE)
+    t.same(geo.locate(ip('2001:120::1')), INSTANCE_PLACE, '2001:120::1 (32.1.1.32 by its first bits) neither')
+    const fr = COUNTRIES.get('FR')
+    t.same(geo.locate(ip('32.1.2.3')), { country: 'FR', continent: 'EU', latitude: fr?.latitude, longitude: fr?.longitude, asn: null, source: 'country-centroid' }, 'the IPv4 file does answer IPv4')
+    t.same(geo.locate(ip('::ffff:85.214.1.1')), { country: 'DE', continent: 'EU', latitude: 52.52, longitude: 13.40, asn: null, source: 'geoip' }, 'and mapped IPv4')
+  }
+  // The IPv6 file alone still answers IPv4 queries from its own (empty) IPv4 space, and nothing else.
+  const v6only = new GeoIp([f.v6 as string], INSTANCE, 100)
+  t.same(v6only.locate(ip('32.1.2.3')), INSTANCE_PLACE)
+  t.equal(v6only.locate(ip('2001:200::1')).country, 'JP')
+})
+
+t.test('non-public addresses get the instance region without a lookup', async (t) => {
+  // A database that (wrongly) places everything: it must not be consulted for these.
+  const f = mmdbs(t, {
+    all: {
+      databaseType: 'GeoLite2-City',
+      ipVersion: 6,
+      entries: [{ network: '::/0', data: cityRecord('US', 'NA', 37.75, -97.82) }]
+    }
+  })
+  const geo = new GeoIp([f.all as string], INSTANCE, 100)
+  t.equal(geo.locate(ip('8.8.8.8')).country, 'US', 'setup: public addresses are found')
+  for (const s of ['10.1.2.3', '127.0.0.1', '192.168.0.10', '172.16.5.4', '100.64.0.1', '169.254.1.1', '::1', 'fe80::1', 'fd00::1', '2001:db8::1', '::ffff:192.168.1.1']) {
+    t.same(geo.locate(ip(s)), INSTANCE_PLACE, s)
+  }
+  const nowhere = new GeoIp([f.all as string], { ...INSTANCE, country: null, latitude: 0, longitude: 0 }, 100)
+  t.same(nowhere.instancePlace, { country: null, continent: null, latitude: 0, longitude: 0, asn: null, source: 'instance-region' })
+  t.same(nowhere.locate(ip('10.0.0.1')), nowhere.instancePlace)
+})
+
+t.test('the cache is per client network and counted', async (t) => {
+  const f = mmdbs(t, {
+    city: {
+      databaseType: 'GeoLite2-City',
+      ipVersion: 6,
+      entries: [
+        { network: '81.2.69.0/24', data: cityRecord('GB', 'EU', 51.5142, -0.0931) },
+        { network: '2a02:1::/32', data: cityRecord('DE', 'EU', 50.1109, 8.6821) }
+      ]
+    }
+  })
+  const geo = new GeoIp([f.city as string], INSTANCE, 100)
+  t.same([geo.lookups, geo.cacheHits], [0, 0])
+  const first = geo.locate(ip('81.2.69.1'))
+  t.same([geo.lookups, geo.cacheHits], [1, 0], 'first lookup is a miss')
+  t.equal(geo.locate(ip('81.2.69.200')), first, 'same /24: the cached place itself')
+  t.equal(geo.locate(ip('::ffff:81.2.69.7')), first, 'mapped form of the same /24')
+  t.same([geo.lookups, geo.cacheHits], [3, 2])
+  geo.locate(ip('81.2.70.1'))
+  t.same([geo.lookups, geo.cacheHits], [4, 2], 'another /24 is a miss')
+  geo.locate(ip('2a02:1:0::1'))
+  geo.locate(ip('2a02:1:0:ffff::2'))
+  geo.locate(ip('2a02:1:1::1'))
+  t.same([geo.lookups, geo.cacheHits], [7, 3], '/48 for IPv6')
+  geo.locate(ip('10.0.0.1'))
+  geo.locate(ip('10.0.0.2'))
+  t.same([geo.lookups, geo.cacheHits], [9, 4], 'non-public answers are cached too')
+
+  const tiny = new GeoIp([f.city as string], INSTANCE, 1)
+  for (const s of ['81.2.69.1', '81.2.70.1', '81.2.69.2', '81.2.69.3']) tiny.locate(ip(s))
+  t.same([tiny.lookups, tiny.cacheHits], [4, 1], 'cacheSize 1 keeps only the latest network')
+})
+
+t.test('files that cannot be used', async (t) => {
+  const d = t.testdir({ 'not.mmdb': 'this is not a MaxMind database\n', 'empty.mmdb': '' })
+  for (const name of ['not.mmdb', 'empty.mmdb', 'missing.mmdb']) {
+    const file = join(d, name)
+    t.throws(() => openDatabase(file), { name: 'MgError', code: 'MG_ERR_GEOIP_OPEN', message: file }, `${name}: openDatabase`)
+    t.throws(() => new GeoIp([file], INSTANCE, 10), { code: 'MG_ERR_GEOIP_OPEN' }, `${name}: GeoIp`)
+  }
+})
+
+t.test('the embedded DB-IP Lite database', async (t) => {
+  t.equal(EMBEDDED_GEOIP.length, 2)
+  const geo = new GeoIp(EMBEDDED_GEOIP, INSTANCE, 1000)
+  t.same(geo.databases.map((d) => [d.kind, d.ipVersion]), [['location', 4], ['location', 6]])
+  for (const d of geo.databases) t.match(d.builtAt, /^\d{4}-\d\d-\d\dT/, `${d.file} has a build date`)
+  const expected: Array<[string, string]> = [
+    ['85.214.132.117', 'DE'],
+    ['81.2.69.142', 'GB'],
+    ['1.1.1.1', 'AU'],
+    ['202.12.27.33', 'JP'],
+    ['2a01:4f8::1', 'DE'],
+    ['2001:638:1::1', 'DE'],
+    ['::ffff:85.214.132.117', 'DE']
+  ]
+  for (const [address, country] of expected) {
+    const p = geo.locate(ip(address))
+    t.equal(p.country, country, `${address} is in ${country}`)
+    t.equal(p.source, 'geoip', `${address} has city coordinates`)
+    t.equal(p.continent, COUNTRIES.get(country)?.continent, `${address} continent`)
+    // City coordinates should lie in or near the country.
+    t.ok(Math.abs(p.latitude - (COUNTRIES.get(country)?.latitude ?? 0)) < 20, `${address} latitude ${p.latitude}`)
+  }
+  t.same(geo.locate(ip('192.168.1.1')), INSTANCE_PLACE)
+})
