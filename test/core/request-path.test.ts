@@ -29,26 +29,26 @@ t.test('normal apk paths pass unchanged', async (t) => {
     '/alpine/.hidden/..x/x../.x.'
   ]
   for (const p of paths) {
-    t.same(parseTarget(p, PREFIXES), { ok: true, prefix: '/alpine/', rest: p.slice('/alpine/'.length), query: '' }, p)
+    t.same(parseTarget(p, PREFIXES), { ok: true, prefix: '/alpine/', rest: p.slice('/alpine/'.length), query: '', hint: null }, p)
   }
   t.same(parseTarget('/alpine/v3.22/main/x86_64/APKINDEX.tar.gz?v=3&x=a/b?c:d@e', PREFIXES),
-    { ok: true, prefix: '/alpine/', rest: 'v3.22/main/x86_64/APKINDEX.tar.gz', query: 'v=3&x=a/b?c:d@e' }, 'query split off, kept raw')
-  t.same(parseTarget('/alpine/x?', PREFIXES), { ok: true, prefix: '/alpine/', rest: 'x', query: '' }, 'empty query')
-  t.same(parseTarget('/alpine/', PREFIXES), { ok: true, prefix: '/alpine/', rest: '', query: '' }, 'the prefix itself')
-  t.same(parseTarget('/alpine/x?a=%2F%5c', PREFIXES), { ok: true, prefix: '/alpine/', rest: 'x', query: 'a=%2F%5c' }, 'encoded slashes are fine in a query')
+    { ok: true, prefix: '/alpine/', rest: 'v3.22/main/x86_64/APKINDEX.tar.gz', query: 'v=3&x=a/b?c:d@e', hint: null }, 'query split off, kept raw')
+  t.same(parseTarget('/alpine/x?', PREFIXES), { ok: true, prefix: '/alpine/', rest: 'x', query: '', hint: null }, 'empty query')
+  t.same(parseTarget('/alpine/', PREFIXES), { ok: true, prefix: '/alpine/', rest: '', query: '', hint: null }, 'the prefix itself')
+  t.same(parseTarget('/alpine/x?a=%2F%5c', PREFIXES), { ok: true, prefix: '/alpine/', rest: 'x', query: 'a=%2F%5c', hint: null }, 'encoded slashes are fine in a query')
 })
 
 t.test('prefix matching', async (t) => {
   t.equal((parseTarget('/alpine-edge/x86_64/a.apk', PREFIXES) as { prefix: string }).prefix, '/alpine-edge/')
   t.equal((parseTarget('/alpine-edge/x86_64/a.apk', PREFIXES) as { rest: string }).rest, 'x86_64/a.apk')
-  t.same(parseTarget('/alpine-edge/', ['/alpine/', '/alpine-edge/']), { ok: true, prefix: '/alpine-edge/', rest: '', query: '' })
-  t.same(parseTarget('/mirror/alpine/v3.22/x', ['/mirror/alpine/']), { ok: true, prefix: '/mirror/alpine/', rest: 'v3.22/x', query: '' }, 'nested prefix')
-  t.same(parseTarget('/x/y', ['/']), { ok: true, prefix: '/', rest: 'x/y', query: '' }, "'/' as the only prefix")
+  t.same(parseTarget('/alpine-edge/', ['/alpine/', '/alpine-edge/']), { ok: true, prefix: '/alpine-edge/', rest: '', query: '', hint: null })
+  t.same(parseTarget('/mirror/alpine/v3.22/x', ['/mirror/alpine/']), { ok: true, prefix: '/mirror/alpine/', rest: 'v3.22/x', query: '', hint: null }, 'nested prefix')
+  t.same(parseTarget('/x/y', ['/']), { ok: true, prefix: '/', rest: 'x/y', query: '', hint: null }, "'/' as the only prefix")
   for (const outside of ['/', '/alpine', '/alpinex/v3.22', '/Alpine/v3.22', '/api/v1/explain', '/metrics', '/x/alpine/', '/%61lpine/x']) {
-    t.same(parseTarget(outside, PREFIXES), { ok: true, prefix: null, rest: outside, query: '' }, `${outside} is outside every prefix`)
+    t.same(parseTarget(outside, PREFIXES), { ok: true, prefix: null, rest: outside, query: '', hint: null }, `${outside} is outside every prefix`)
   }
-  t.same(parseTarget('/healthz?full=1', PREFIXES), { ok: true, prefix: null, rest: '/healthz', query: 'full=1' })
-  t.same(parseTarget('/alpine/x', []), { ok: true, prefix: null, rest: '/alpine/x', query: '' }, 'no prefixes at all')
+  t.same(parseTarget('/healthz?full=1', PREFIXES), { ok: true, prefix: null, rest: '/healthz', query: 'full=1', hint: null })
+  t.same(parseTarget('/alpine/x', []), { ok: true, prefix: null, rest: '/alpine/x', query: '', hint: null }, 'no prefixes at all')
 })
 
 t.test("empty segments are collapsed: rest never starts with '/'", async (t) => {
@@ -61,8 +61,8 @@ t.test("empty segments are collapsed: rest never starts with '/'", async (t) => 
     ['/alpine/a//', 'a/'],
     ['/alpine//a', 'a']
   ]
-  for (const [target, rest] of cases) t.same(parseTarget(target, PREFIXES), { ok: true, prefix: '/alpine/', rest, query: '' }, target)
-  t.same(parseTarget('/alpine//x?a//b', PREFIXES), { ok: true, prefix: '/alpine/', rest: 'x', query: 'a//b' }, 'the query is left alone')
+  for (const [target, rest] of cases) t.same(parseTarget(target, PREFIXES), { ok: true, prefix: '/alpine/', rest, query: '', hint: null }, target)
+  t.same(parseTarget('/alpine//x?a//b', PREFIXES), { ok: true, prefix: '/alpine/', rest: 'x', query: 'a//b', hint: null }, 'the query is left alone')
 })
 
 t.test('dot segments, raw or encoded, are traversal', async (t) => {
@@ -176,4 +176,12 @@ t.test('property: random targets are rejected or safe to append to a mirror base
   }
   t.same(failures, [], `${counts.ok} accepted (${counts.prefixed} under a prefix), ${counts.rejected} rejected`)
   t.ok(counts.prefixed > 3000 && counts.rejected > 3000, 'both outcomes are well represented')
+})
+
+t.test('region hints: /_r/<region>/ before a prefix', async (t) => {
+  t.same(parseTarget('/_r/eu/alpine/v3.22/x.apk', PREFIXES), { ok: true, prefix: '/alpine/', rest: 'v3.22/x.apk', query: '', hint: 'eu' })
+  t.same(parseTarget('/_r/de/alpine/', PREFIXES), { ok: true, prefix: '/alpine/', rest: '', query: '', hint: 'de' })
+  t.same(parseTarget('/_r/eu/other/x', PREFIXES), { ok: true, prefix: null, rest: '/_r/eu/other/x', query: '', hint: null }, 'a hint outside the prefixes is just a path')
+  t.same(parseTarget('/_r/eu', PREFIXES), { ok: true, prefix: null, rest: '/_r/eu', query: '', hint: null })
+  t.same(parseTarget('/_r/../alpine/x', PREFIXES), { ok: false, code: 'MG_ERR_PATH_TRAVERSAL' }, 'hints pass the same checks')
 })
