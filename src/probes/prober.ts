@@ -1,0 +1,206 @@
+// Schedules probes: every enabled mirror once per scheme it offers, plus the master, each on
+// its own jittered timer, backed off while down, never more than `concurrency` at once.
+// Results go to the Fleet, which owns all health state; this file only decides when to look.
+
+import type { ProbeConfig } from '../config/schema.js'
+import type { Health, ProbeResult } from '../core/health.js'
+import type { MirrorTable, Scheme } from '../core/types.js'
+import type { Fleet } from '../fleet.js'
+import { probe } from './probe.js'
+
+export interface ProbeTarget {
+  /** The mirror id; null for the master. */
+  readonly id: string | null
+  readonly scheme: Scheme
+  readonly url: string
+}
+
+export interface ProberHooks {
+  onResult?(target: ProbeTarget, result: ProbeResult, health: Health): void
+  /** In [0, 1); scales the jitter. */
+  random?: () => number
+  now?: () => number
+}
+
+/**
+ * How long until a target's next probe. Down targets back off exponentially, starting at
+ * twice the interval when they go down; a down target that passes is probed at the normal
+ * rate again so that it can come back up.
+ */
+export function probeDelay (health: Health, config: ProbeConfig, random: number): number {
+  const { intervalMs, failuresToDown, maxBackoffMs, jitter } = config
+  let base = intervalMs
+  if (health.state === 'down') {
+    const doublings = Math.max(0, health.failures - failuresToDown + 1)
+    base = Math.max(intervalMs, Math.min(maxBackoffMs, intervalMs * 2 ** doublings))
+  }
+  return base * (1 + jitter * random)
+}
+
+/** Identifies a target across tables: a changed URL counts as a new target. */
+function keyOf (t: ProbeTarget): string {
+  return `${t.id ?? ''} ${t.scheme} ${t.url}`
+}
+
+/** The targets of one mirror (or the master, id null): one per base URL it offers. */
+export function targetsFor (id: string | null, bases: ReadonlyArray<string | null>, canary: string): ProbeTarget[] {
+  return bases.filter((b): b is string => b !== null)
+    .map((base) => Object.freeze({ id, scheme: base.startsWith('https:') ? 'https' : 'http', url: base + canary }))
+}
+
+/** Every target a table asks for, by key: enabled mirrors, then the master. */
+export function targetsOf (table: MirrorTable, config: ProbeConfig): Map<string, ProbeTarget> {
+  const all = table.mirrors.filter((m) => m.enabled).flatMap((m) => targetsFor(m.id, [m.http, m.https], config.canary))
+  all.push(...targetsFor(null, [config.master], config.canary))
+  return new Map(all.map((t) => [keyOf(t), t]))
+}
+
+export class Prober {
+  readonly #fleet: Fleet
+  readonly #config: ProbeConfig
+  readonly #onResult: ProberHooks['onResult']
+  readonly #random: () => number
+  readonly #now: () => number
+  /** The targets being scheduled, and the table they came from. */
+  #targets = new Map<string, ProbeTarget>()
+  #table: MirrorTable | null = null
+  readonly #timers = new Map<string, NodeJS.Timeout>()
+  /** One probe per target at a time: a forced probe joins a running one. */
+  readonly #running = new Map<ProbeTarget, Promise<Health>>()
+  /** Concurrency: probes holding a slot, and callbacks waiting for one. */
+  #active = 0
+  readonly #waiting: Array<() => void> = []
+  #started = false
+  #stopping: Promise<void> | null = null
+  #firstRoundDone: () => void = () => {}
+
+  /** Resolves once every target present at start() has a first result (readiness). */
+  readonly firstRound: Promise<void>
+
+  constructor (fleet: Fleet, config: ProbeConfig, hooks: ProberHooks = {}) {
+    this.#fleet = fleet
+    this.#config = config
+    this.#onResult = hooks.onResult
+    this.#random = hooks.random ?? Math.random
+    this.#now = hooks.now ?? Date.now
+    this.firstRound = new Promise((resolve) => { this.#firstRoundDone = resolve })
+    // setTable always announces, so a reloaded table is picked up at once.
+    fleet.onChange(() => { void this.#sync() })
+  }
+
+  /** Probes every target now, then keeps probing each on its own timer. Only the first call counts. */
+  start (): void {
+    if (this.#started || this.#stopping !== null) return
+    if (!this.#config.enabled) {
+      this.#firstRoundDone()
+      return
+    }
+    this.#started = true
+    void this.#sync().then(this.#firstRoundDone)
+  }
+
+  /** Probes one mirror (each scheme) or, without id, every target now; null for an unknown id. */
+  async probeNow (id?: string): Promise<Health[] | null> {
+    await this.#sync()
+    let targets: ProbeTarget[]
+    if (id === undefined) {
+      targets = [...(this.#started ? this.#targets : targetsOf(this.#fleet.table, this.#config)).values()]
+    } else {
+      const mirror = this.#fleet.table.byId.get(id)
+      if (mirror === undefined) return null
+      // A disabled mirror can still be checked on demand; it just gets no timer.
+      targets = targetsFor(id, [mirror.http, mirror.https], this.#config.canary).map((t) => this.#targets.get(keyOf(t)) ?? t)
+    }
+    return await Promise.all(targets.map((t) => this.#run(t)))
+  }
+
+  /** Clears every timer and waits for probes in flight (each bounded by the timeout). */
+  stop (): Promise<void> {
+    this.#stopping ??= (async () => {
+      for (const timer of this.#timers.values()) clearTimeout(timer)
+      this.#timers.clear()
+      this.#firstRoundDone() // nobody waits on a round that will not finish
+      await Promise.allSettled([...this.#running.values()])
+    })()
+    return this.#stopping
+  }
+
+  /** Brings the scheduled targets in line with the table; resolves when the new ones have a first result. */
+  async #sync (): Promise<void> {
+    if (!this.#started || this.#stopping !== null || this.#fleet.table === this.#table) return
+    this.#table = this.#fleet.table
+    const wanted = targetsOf(this.#table, this.#config)
+    for (const key of this.#targets.keys()) {
+      if (wanted.has(key)) continue
+      clearTimeout(this.#timers.get(key))
+      this.#timers.delete(key)
+    }
+    const fresh = [...wanted].filter(([key]) => !this.#targets.has(key))
+    // Keep the old objects for targets that stay: timers and running probes refer to them.
+    this.#targets = new Map([...wanted].map(([key, t]) => [key, this.#targets.get(key) ?? t]))
+    await Promise.all(fresh.map(([, t]) => this.#run(t)))
+  }
+
+  #run (target: ProbeTarget): Promise<Health> {
+    let running = this.#running.get(target)
+    if (running === undefined) {
+      running = this.#probe(target).finally(() => {
+        this.#running.delete(target)
+        this.#schedule(target)
+      })
+      this.#running.set(target, running)
+    }
+    return running
+  }
+
+  async #probe (target: ProbeTarget): Promise<Health> {
+    await this.#acquire()
+    try {
+      // Stopped while queued: leave the state as it is.
+      if (this.#stopping !== null) return this.#health(target)
+      const result = await probe(target.url, this.#config.timeoutMs, this.#now)
+      const health = target.id === null ? this.#fleet.recordMaster(result) : this.#fleet.record(target.id, target.scheme, result)
+      try {
+        this.#onResult?.(target, result, health)
+      } catch {
+        // A failing observer (metrics, logs) must not stop the probing.
+      }
+      return health
+    } finally {
+      this.#release()
+    }
+  }
+
+  /** (Re)arms the target's timer from its current health, if it is still scheduled. */
+  #schedule (target: ProbeTarget): void {
+    const key = keyOf(target)
+    if (this.#targets.get(key) !== target || this.#stopping !== null) return
+    clearTimeout(this.#timers.get(key))
+    const timer = setTimeout(() => {
+      this.#timers.delete(key)
+      void this.#sync() // cheap unless the table changed; onChange normally got there first
+      if (this.#targets.get(key) === target) void this.#run(target)
+    }, probeDelay(this.#health(target), this.#config, this.#random()))
+    timer.unref() // probes never keep the process alive
+    this.#timers.set(key, timer)
+  }
+
+  #health (target: ProbeTarget): Health {
+    return target.id === null ? this.#fleet.master : this.#fleet.health(target.id, target.scheme)
+  }
+
+  async #acquire (): Promise<void> {
+    if (this.#active < Math.max(1, this.#config.concurrency)) {
+      this.#active++
+      return
+    }
+    // The slot is handed over by #release, so #active already counts us.
+    await new Promise<void>((resolve) => this.#waiting.push(resolve))
+  }
+
+  #release (): void {
+    const next = this.#waiting.shift()
+    if (next !== undefined) next()
+    else this.#active--
+  }
+}

@@ -1,0 +1,114 @@
+// A loopback HTTP server standing in for an Alpine mirror, its behaviour set by the test.
+// Serves /alpine/last-updated (Unix seconds of `syncTime`) and the files given; everything
+// else is 404. Modes: 'slow', 'status-404' and 'status-500' affect every path (a mirror that
+// hangs or breaks); 'garbage' and 'huge' only change what last-updated says.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+
+export type FakeMode = 'ok' | 'slow' | 'status-404' | 'status-500' | 'garbage' | 'huge'
+
+export interface FakeMirror {
+  readonly port: number
+  readonly base: string            // `http://127.0.0.1:${port}/alpine/`
+  mode: FakeMode
+  delayMs: number                  // used by 'slow' (default 10_000)
+  syncTime: number                 // ms since epoch, served at /alpine/last-updated as Unix seconds + '\n'
+  readonly files: Map<string, string | Buffer>   // path below /alpine/ -> body; other paths 404
+  readonly requests: string[]      // every request path seen, in order
+  down (): Promise<void>           // stop listening (connections refused), keep the port
+  up (): Promise<void>             // listen again on the same port
+  close (): Promise<void>
+}
+
+const PREFIX = '/alpine/'
+const HUGE = Buffer.alloc(100 * 1024, '1')
+
+export async function startFakeMirror (opts: { syncTime?: number, files?: Record<string, string | Buffer> } = {}): Promise<FakeMirror> {
+  const sockets = new Set<Socket>()
+  const delays = new Set<NodeJS.Timeout>()
+
+  const fake = {
+    port: 0,
+    base: '',
+    mode: 'ok' as FakeMode,
+    delayMs: 10_000,
+    syncTime: opts.syncTime ?? Date.now(),
+    files: new Map<string, string | Buffer>(Object.entries(opts.files ?? {})),
+    requests: [] as string[],
+    down,
+    up,
+    close: down
+  }
+
+  const server = createServer((req, res) => {
+    fake.requests.push(req.url ?? '')
+    if (fake.mode !== 'slow') {
+      answer(req, res)
+      return
+    }
+    const timer = setTimeout(() => {
+      delays.delete(timer)
+      if (!res.destroyed) answer(req, res)
+    }, fake.delayMs)
+    delays.add(timer)
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+
+  function answer (req: IncomingMessage, res: ServerResponse): void {
+    if (fake.mode === 'status-404' || fake.mode === 'status-500') {
+      send(req, res, fake.mode === 'status-404' ? 404 : 500, 'error\n')
+      return
+    }
+    const path = new URL(req.url ?? '/', 'http://fake').pathname
+    const rest = path.startsWith(PREFIX) ? path.slice(PREFIX.length) : null
+    if (rest === 'last-updated') {
+      const body = fake.mode === 'garbage' ? '<html>not a time</html>' : fake.mode === 'huge' ? HUGE : `${Math.floor(fake.syncTime / 1000)}\n`
+      send(req, res, 200, body)
+      return
+    }
+    const file = rest === null ? undefined : fake.files.get(rest)
+    if (file === undefined) send(req, res, 404, 'not found\n')
+    else send(req, res, 200, file)
+  }
+
+  function send (req: IncomingMessage, res: ServerResponse, status: number, body: string | Buffer): void {
+    res.writeHead(status, {
+      'content-length': Buffer.byteLength(body),
+      'content-type': 'application/octet-stream',
+      'last-modified': new Date(fake.syncTime).toUTCString()
+    })
+    res.end(req.method === 'HEAD' ? undefined : body)
+  }
+
+  function listen (port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject)
+        fake.port = (server.address() as { port: number }).port
+        fake.base = `http://127.0.0.1:${fake.port}${PREFIX}`
+        resolve()
+      })
+    })
+  }
+
+  async function up (): Promise<void> {
+    if (!server.listening) await listen(fake.port)
+  }
+
+  // Drops everything at once, so that a 'slow' answer never holds a test up.
+  async function down (): Promise<void> {
+    for (const timer of delays) clearTimeout(timer)
+    delays.clear()
+    for (const socket of sockets) socket.destroy()
+    if (!server.listening) return
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  await listen(0)
+  return fake
+}
