@@ -27,6 +27,13 @@ export interface MirrorStatus {
 
 export type Gates = Readonly<Record<PathClass, Gate>>
 
+/** Everything the fleet knows beyond its table: what a cluster primary hands its workers. */
+export interface FleetState {
+  readonly health: ReadonlyArray<readonly [string, Health]>
+  readonly master: Health
+  readonly drains: ReadonlyArray<readonly [string, Drain]>
+}
+
 type VerdictTable = Record<Scheme, Record<PathClass, Map<string, Verdict>>>
 
 const SCHEMES: readonly Scheme[] = ['http', 'https']
@@ -111,6 +118,18 @@ export class Fleet {
     const a = this.health(id, 'http').syncTime
     const b = this.health(id, 'https').syncTime
     return a === null ? b : b === null ? a : Math.max(a, b)
+  }
+
+  exportState (): FleetState {
+    return { health: [...this.#health], master: this.#master, drains: [...this.#drains] }
+  }
+
+  /** Replaces health, master and drains with another fleet's (a cluster worker following its primary). */
+  importState (state: FleetState): void {
+    this.#health = new Map(state.health)
+    this.#master = state.master
+    this.#drains = new Map(state.drains)
+    this.refresh()
   }
 
   /** Re-evaluates every verdict (health, freshness, drain expiry); notifies on change. */

@@ -19,7 +19,8 @@ export class Metrics {
   readonly #offRegion: Counter<'client_continent'>
   readonly #children = new Map<string, Counter.Internal>()
 
-  constructor (geoip: GeoIp, fleet: Fleet, instance: InstanceConfig) {
+  /** `geoip` is null in a cluster primary, which serves no HTTP. */
+  constructor (geoip: GeoIp | null, fleet: Fleet, instance: InstanceConfig) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#requests = new Counter({ name: 'mirrorgate_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
@@ -32,8 +33,10 @@ export class Metrics {
       registers
     })
     // GeoIP keeps plain counters; they are copied out only when Prometheus scrapes.
-    new Counter({ name: 'mirrorgate_geoip_lookups_total', help: 'GeoIP lookups (cached or not)', registers, collect () { this.reset(); this.inc(geoip.lookups) } })
-    new Counter({ name: 'mirrorgate_geoip_cache_hits_total', help: 'GeoIP lookups answered from the per-network cache', registers, collect () { this.reset(); this.inc(geoip.cacheHits) } })
+    if (geoip !== null) {
+      new Counter({ name: 'mirrorgate_geoip_lookups_total', help: 'GeoIP lookups (cached or not)', registers, collect () { this.reset(); this.inc(geoip.lookups) } })
+      new Counter({ name: 'mirrorgate_geoip_cache_hits_total', help: 'GeoIP lookups answered from the per-network cache', registers, collect () { this.reset(); this.inc(geoip.cacheHits) } })
+    }
 
     // Mirror health: probe outcomes as they happen, state read from the fleet at scrape time.
     this.#probeSeconds = new Histogram({
@@ -41,7 +44,9 @@ export class Metrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers
     })
     this.#probeFailures = new Counter({ name: 'mirrorgate_probe_failures_total', help: 'Failed canary probes by mirror and reason', labelNames: ['mirror', 'reason'], registers })
-    const info = new Gauge({ name: 'mirrorgate_instance_info', help: 'This instance: id, region and country (value 1)', labelNames: ['id', 'region', 'country'], registers })
+    // Fleet and instance gauges are the same in every process of a cluster: when the primary
+    // aggregates, it keeps one copy instead of summing them.
+    const info = new Gauge({ name: 'mirrorgate_instance_info', help: 'This instance: id, region and country (value 1)', labelNames: ['id', 'region', 'country'], registers, aggregator: 'first' })
     info.set({ id: instance.id, region: instance.region, country: instance.country ?? 'none' }, 1)
     this.#offRegion = new Counter({
       name: 'mirrorgate_offregion_requests_total',
@@ -51,7 +56,7 @@ export class Metrics {
     })
     this.#reloads = new Counter({ name: 'mirrorgate_table_reloads_total', help: 'Mirror table reloads by result', labelNames: ['result'], registers })
     new Gauge({
-      name: 'mirrorgate_mirror_up', help: '1 when the mirror passes its probes for this scheme, 0 when down, -1 unknown', labelNames: ['mirror', 'scheme'], registers,
+      name: 'mirrorgate_mirror_up', help: '1 when the mirror passes its probes for this scheme, 0 when down, -1 unknown', labelNames: ['mirror', 'scheme'], registers, aggregator: 'first',
       collect () {
         this.reset()
         for (const s of fleet.status()) {
@@ -63,14 +68,14 @@ export class Metrics {
       }
     })
     new Gauge({
-      name: 'mirrorgate_mirror_lag_seconds', help: 'How far the mirror is behind the reference sync point', labelNames: ['mirror'], registers,
+      name: 'mirrorgate_mirror_lag_seconds', help: 'How far the mirror is behind the reference sync point', labelNames: ['mirror'], registers, aggregator: 'first',
       collect () {
         this.reset()
         for (const s of fleet.status()) if (s.mirror.enabled && s.lagMs !== null) this.set({ mirror: s.mirror.id }, s.lagMs / 1000)
       }
     })
     new Gauge({
-      name: 'mirrorgate_fail_open', help: '1 while too few mirrors are up and health is being ignored', registers,
+      name: 'mirrorgate_fail_open', help: '1 while too few mirrors are up and health is being ignored', registers, aggregator: 'max',
       collect () { this.set(fleet.failOpen ? 1 : 0) }
     })
   }

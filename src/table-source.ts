@@ -3,7 +3,7 @@
 
 import { watch, type FSWatcher } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import { loadTableFile } from './config/table-file.js'
+import { readTableFile } from './config/table-file.js'
 import type { MirrorTable } from './core/types.js'
 import { MgError } from './errors.js'
 
@@ -12,7 +12,8 @@ export type ReloadResult =
   | { readonly ok: false, readonly error: MgError }
 
 export interface TableSourceHooks {
-  readonly apply: (table: MirrorTable) => void
+  /** The validated table and the text it came from (a cluster primary forwards the text). */
+  readonly apply: (table: MirrorTable, text: string) => void
   readonly report: (trigger: string, result: ReloadResult) => void
 }
 
@@ -33,8 +34,8 @@ export class TableSource {
     this.#running = this.#running.then(async () => {
       let result: ReloadResult
       try {
-        const table = await loadTableFile(this.file)
-        this.#hooks.apply(table)
+        const { table, text } = await readTableFile(this.file)
+        this.#hooks.apply(table, text)
         result = { ok: true, version: table.version, mirrors: table.mirrors.length }
       } catch (err) {
         result = { ok: false, error: err instanceof MgError ? err : new MgError('MG_ERR_TABLE_INVALID', String(err)) }

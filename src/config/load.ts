@@ -1,6 +1,6 @@
 // Builds the Config from, in rising precedence: defaults, the YAML file, the environment
-// (HOST, PORT, MIRRORGATE_CONFIG, MIRRORGATE_ADMIN_TOKEN), and command-line flags
-// (--host, --port, --config).
+// (HOST, PORT, MIRRORGATE_CONFIG, MIRRORGATE_WORKERS, MIRRORGATE_ADMIN_TOKEN), and
+// command-line flags (--host, --port, --config, --workers).
 
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -9,14 +9,15 @@ import { parse as parseYaml } from 'yaml'
 import { MgError } from '../errors.js'
 import { DEFAULTS, configFromDocument, deepFreeze, type Config } from './schema.js'
 
-export const USAGE = `usage: mirrorgate [--config FILE] [--host HOST] [--port PORT]
+export const USAGE = `usage: mirrorgate [--config FILE] [--host HOST] [--port PORT] [--workers N]
   --config FILE   YAML configuration (env MIRRORGATE_CONFIG)
   --host HOST     address to listen on (env HOST, default ${DEFAULTS.host})
-  --port PORT     port to listen on (env PORT, default ${DEFAULTS.port})`
+  --port PORT     port to listen on (env PORT, default ${DEFAULTS.port})
+  --workers N     HTTP worker processes; 0 = one per core (env MIRRORGATE_WORKERS, default ${DEFAULTS.workers})`
 
-function parsePort (text: string, origin: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
-    throw new MgError('MG_ERR_CONFIG_INVALID', `${origin}: "${text}" is not a port number (0-65535)`)
+function parseCount (text: string, origin: string, max: number, what: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > max) {
+    throw new MgError('MG_ERR_CONFIG_INVALID', `${origin}: "${text}" is not ${what} (0-${max})`)
   }
   return Number(text)
 }
@@ -38,11 +39,11 @@ export function readConfigFile (file: string): Config {
 }
 
 export function loadConfig (argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
-  let values: { config?: string | undefined, host?: string | undefined, port?: string | undefined }
+  let values: { config?: string | undefined, host?: string | undefined, port?: string | undefined, workers?: string | undefined }
   try {
     values = parseArgs({
       args: [...argv],
-      options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } },
+      options: { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, workers: { type: 'string' } },
       strict: true
     }).values
   } catch (err) {
@@ -52,6 +53,7 @@ export function loadConfig (argv: readonly string[], env: Readonly<Record<string
   const base = file === undefined || file === '' ? DEFAULTS : readConfigFile(file)
   const host = values.host ?? env.HOST
   const portText = values.port ?? env.PORT
+  const workersText = values.workers ?? env.MIRRORGATE_WORKERS
   const token = env.MIRRORGATE_ADMIN_TOKEN
   if (token !== undefined && token !== '' && token.length < 16) {
     throw new MgError('MG_ERR_CONFIG_INVALID', 'MIRRORGATE_ADMIN_TOKEN: must be at least 16 characters')
@@ -60,6 +62,7 @@ export function loadConfig (argv: readonly string[], env: Readonly<Record<string
     ...base,
     admin: token === undefined || token === '' ? base.admin : { token },
     host: host === undefined || host === '' ? base.host : host,
-    port: portText === undefined || portText === '' ? base.port : parsePort(portText, values.port !== undefined ? '--port' : 'PORT')
+    port: portText === undefined || portText === '' ? base.port : parseCount(portText, values.port !== undefined ? '--port' : 'PORT', 65535, 'a port number'),
+    workers: workersText === undefined || workersText === '' ? base.workers : parseCount(workersText, values.workers !== undefined ? '--workers' : 'MIRRORGATE_WORKERS', 256, 'a worker count')
   })
 }

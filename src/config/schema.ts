@@ -80,6 +80,8 @@ export interface ExportsConfig {
 export interface Config {
   readonly host: string
   readonly port: number
+  /** HTTP worker processes: 1 serves in one process; more (or 0: one per core) runs a cluster. */
+  readonly workers: number
   /** Path prefixes served, each starting and ending with '/'. */
   readonly prefixes: readonly string[]
   /** Absolute path of the mirror table file. */
@@ -120,6 +122,7 @@ export const EMBEDDED_GEOIP: readonly string[] = [
 export const DEFAULTS: Config = deepFreeze({
   host: '0.0.0.0',
   port: 8080,
+  workers: 1,
   prefixes: ['/alpine/'],
   table: resolve(root, 'data', 'mirrors.yaml'),
   geoip: { databases: EMBEDDED_GEOIP, cacheSize: 100_000 },
@@ -163,7 +166,7 @@ export const DEFAULTS: Config = deepFreeze({
   source: null
 })
 
-const TOP_KEYS = ['host', 'port', 'prefixes', 'table', 'geoip', 'trustedProxies', 'instance', 'fallback', 'linkCount', 'selection',
+const TOP_KEYS = ['host', 'port', 'workers', 'prefixes', 'table', 'geoip', 'trustedProxies', 'instance', 'fallback', 'linkCount', 'selection',
   'probes', 'freshness', 'admin', 'dns', 'exports']
 const DNS_KEYS = ['enabled', 'name', 'host', 'port', 'nameservers', 'hostmaster', 'ttl', 'answers', 'endpoints']
 const ENDPOINT_KEYS = ['id', 'country', 'latitude', 'longitude', 'addresses', 'health', 'weight']
@@ -259,6 +262,7 @@ export function configFromDocument (doc: unknown, file: string, baseDir: string)
   return deepFreeze({
     host: top.host === undefined ? d.host : string(where, 'host', top.host),
     port: top.port === undefined ? d.port : number(where, 'port', top.port, 0, 65535, true),
+    workers: top.workers === undefined ? d.workers : number(where, 'workers', top.workers, 0, 256, true),
     prefixes,
     table: top.table === undefined ? d.table : path('table', top.table),
     geoip: {

@@ -91,12 +91,17 @@ export function parseTableText (text: string, file: string): MirrorTable {
   return tableFromDocument(doc, file)
 }
 
-export async function loadTableFile (file: string): Promise<MirrorTable> {
+/** Reads and validates a table file; also returns its text, which a cluster primary forwards. */
+export async function readTableFile (file: string): Promise<{ table: MirrorTable, text: string }> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
     throw new MgError('MG_ERR_TABLE_INVALID', `${file}: cannot read: ${(err as Error).message}`, { cause: err })
   }
-  return parseTableText(text, file)
+  return { table: parseTableText(text, file), text }
+}
+
+export async function loadTableFile (file: string): Promise<MirrorTable> {
+  return (await readTableFile(file)).table
 }

@@ -2,7 +2,8 @@
 // front handles first (see createFront). Never calls listen(): main.ts and tests do.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
 import { COUNTRIES } from '../core/countries.js'
 import { parseTarget } from '../core/request-path.js'
 import type { Config } from '../config/schema.js'
@@ -10,10 +11,9 @@ import { MgError } from '../errors.js'
 import type { GeoIp } from '../geoip/reader.js'
 import type { Metrics } from '../metrics.js'
 import type { Redirector } from '../redirector.js'
-import type { Health } from '../core/health.js'
 import { PathClassifier } from '../core/freshness.js'
 import type { Fleet } from '../fleet.js'
-import type { ReloadResult } from '../table-source.js'
+import type { Control } from '../control.js'
 import { TrafficShare } from '../traffic.js'
 import { TrustedProxies } from './client-address.js'
 import { createRedirectHandler } from './redirect.js'
@@ -30,15 +30,17 @@ export interface AppDeps {
   readonly redirector: Redirector
   readonly metrics: Metrics
   readonly fleet: Fleet
-  readonly reload: (trigger: string) => Promise<ReloadResult>
-  readonly probeNow: ((id?: string) => Promise<Health[] | null>) | null
-  readonly logger?: FastifyServerOptions['logger']
+  readonly control: Control
+  /** The process's pino logger; none in tests. */
+  readonly logger?: Logger
 }
 
 export interface App {
   readonly fastify: FastifyInstance
   /** False until start-up completes and again once shutdown begins; /readyz reports it. */
   ready: boolean
+  /** Where /metrics comes from: this process's registry, or (in a cluster worker) the primary. */
+  metricsSource: () => Promise<string>
 }
 
 export function buildApp (deps: AppDeps): App {
@@ -67,14 +69,15 @@ export function buildApp (deps: AppDeps): App {
       handler(req, res)
     })
 
-  const fastify = Fastify({
-    logger: deps.logger ?? false,
+  const fastify: FastifyInstance = Fastify({
+    // The process's own pino logger (typed as Fastify's base logger, which it is).
+    ...(deps.logger === undefined ? { logger: false } : { loggerInstance: deps.logger as FastifyBaseLogger }),
     // No per-request log line: at tens of thousands of redirects a second it would be the bottleneck.
     logController: new LogController({ disableRequestLogging: true }),
     serverFactory: front,
     return503OnClosing: true
   })
-  const app: App = { fastify, ready: false }
+  const app: App = { fastify, ready: false, metricsSource: async () => await metrics.registry.metrics() }
 
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.request(request.routeOptions.url ?? 'not-found', reply.statusCode)
@@ -96,6 +99,6 @@ export function buildApp (deps: AppDeps): App {
   registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier })
   registerMirrors(fastify, { config, fleet: deps.fleet, traffic })
   registerStatusPage(fastify, { config, fleet: deps.fleet, traffic })
-  registerAdmin(fastify, { token: config.admin.token, fleet: deps.fleet, reload: deps.reload, probeNow: deps.probeNow })
+  registerAdmin(fastify, { token: config.admin.token, fleet: deps.fleet, control: deps.control })
   return app
 }

@@ -11,7 +11,7 @@ export interface Running { readonly service: Service, readonly port: number, rea
 /** Probes are off unless the document turns them on: tests never reach beyond loopback. */
 export async function startService (doc: Record<string, unknown> = {}, host = '127.0.0.1'): Promise<Running> {
   const config = configFromDocument({ host, port: 0, probes: { enabled: false }, ...doc }, 'test-config', process.cwd())
-  const service = await start(config, false)
+  const service = await start(config, null)
   const port = (service.app.fastify.server.address() as { port: number }).port
   return { service, port, origin: host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}` }
 }

@@ -3,17 +3,15 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Health } from '../../core/health.js'
+import type { Control } from '../../control.js'
 import { MgError } from '../../errors.js'
 import type { Fleet } from '../../fleet.js'
-import type { ReloadResult } from '../../table-source.js'
 
 export interface AdminDeps {
   readonly token: string | null
+  /** Read only, to check mirror ids; every change goes through `control`. */
   readonly fleet: Fleet
-  readonly reload: (trigger: string) => Promise<ReloadResult>
-  /** Forces a probe of one mirror (or all); null when probes are disabled. */
-  readonly probeNow: ((id?: string) => Promise<Health[] | null>) | null
+  readonly control: Control
   readonly now?: () => number
 }
 
@@ -49,7 +47,7 @@ export function registerAdmin (fastify: FastifyInstance, deps: AdminDeps): void 
     })
 
     admin.post('/reload', async (request, reply) => {
-      const result = await deps.reload('admin API')
+      const result = await deps.control.reload('admin API')
       if (!result.ok) throw result.error
       return { status: 'reloaded', version: result.version, mirrors: result.mirrors }
     })
@@ -71,24 +69,22 @@ export function registerAdmin (fastify: FastifyInstance, deps: AdminDeps): void 
         throw new MgError('MG_ERR_BAD_BODY', 'reason must be a string of at most 200 characters')
       }
       const reason = typeof body.reason === 'string' && body.reason !== '' ? body.reason : 'maintenance'
-      deps.fleet.drain(id, until, reason)
+      await deps.control.drain(id, until, reason)
       return { id, draining: true, until: until === null ? null : new Date(until).toISOString(), reason }
     })
 
     admin.delete('/mirrors/:id/drain', async (request) => {
       const id = mirrorId(request)
-      return { id, draining: false, wasDraining: deps.fleet.undrain(id) }
+      return { id, draining: false, wasDraining: await deps.control.undrain(id) }
     })
 
     admin.post('/mirrors/:id/probe', async (request) => {
       const id = mirrorId(request)
-      if (deps.probeNow === null) throw new MgError('MG_ERR_PROBES_DISABLED')
-      return { id, health: await deps.probeNow(id) }
+      return { id, health: await deps.control.probeNow(id) }
     })
 
     admin.post('/probe', async () => {
-      if (deps.probeNow === null) throw new MgError('MG_ERR_PROBES_DISABLED')
-      const all = await deps.probeNow()
+      const all = await deps.control.probeNow()
       return { probed: all?.length ?? 0 }
     })
   }, { prefix: '/api/v1/admin' })

@@ -18,6 +18,6 @@ export function registerHealth (fastify: FastifyInstance, app: App, metrics: Met
 
   fastify.get('/metrics', async (request, reply) => {
     reply.header('Content-Type', metrics.registry.contentType).header('Cache-Control', 'no-store')
-    return metrics.registry.metrics()
+    return app.metricsSource()
   })
 }

@@ -1,0 +1,35 @@
+// What a cluster primary and its workers say to each other over IPC. The primary owns the
+// live state; workers hold a copy, kept current by these messages, and only serve.
+
+import type { Health, ProbeResult } from '../core/health.js'
+import type { Scheme } from '../core/types.js'
+import type { FleetState } from '../fleet.js'
+
+export type ToWorker =
+  /** The whole state: sent once when a worker starts. */
+  | { readonly t: 'state', readonly table: string, readonly file: string, readonly fleet: FleetState }
+  /** Health, master and drains, after a change that is not a probe result (a drain, say). */
+  | { readonly t: 'fleet', readonly fleet: FleetState }
+  /** A new table was accepted: its text, validated again by the worker. */
+  | { readonly t: 'table', readonly table: string, readonly file: string }
+  | { readonly t: 'probe', readonly id: string, readonly scheme: Scheme, readonly result: ProbeResult }
+  | { readonly t: 'master', readonly result: ProbeResult }
+  | { readonly t: 'reply', readonly seq: number, readonly value?: unknown, readonly error?: { readonly code: string, readonly message: string } }
+  /** Send your metrics (as prom-client JSON) for the cluster-wide exposition. */
+  | { readonly t: 'collect', readonly seq: number }
+  /** Finish the requests in flight, then exit (a rolling restart or shutdown). */
+  | { readonly t: 'shutdown' }
+
+export type Op =
+  | { readonly op: 'reload' }
+  | { readonly op: 'drain', readonly id: string, readonly until: number | null, readonly reason: string }
+  | { readonly op: 'undrain', readonly id: string }
+  | { readonly op: 'probe', readonly id?: string }
+  | { readonly op: 'metrics' }
+
+export type ToPrimary =
+  | { readonly t: 'ready' }
+  | { readonly t: 'call', readonly seq: number, readonly call: Op }
+  | { readonly t: 'collected', readonly seq: number, readonly metrics: unknown[] }
+
+export type { Health }

@@ -1,0 +1,137 @@
+// The cluster primary: owns the live state (table, probes, drains) and forks workers that
+// serve HTTP, keeping each one's copy current. SIGUSR2 replaces the workers one at a time,
+// each new one listening before its predecessor stops, so no request is refused.
+
+import cluster, { type Worker } from 'node:cluster'
+import { readFileSync } from 'node:fs'
+import { AggregatorRegistry } from 'prom-client'
+import type { Logger } from 'pino'
+import type { Config } from '../config/schema.js'
+import { LocalControl } from '../control.js'
+import { MgError } from '../errors.js'
+import { createLiveState, startupSummary } from '../service.js'
+import type { Op, ToPrimary, ToWorker } from './messages.js'
+
+export interface Primary {
+  /** Re-reads the mirror table (SIGHUP); the workers follow. */
+  reloadTable (trigger: string): Promise<void>
+  /** Replaces every worker, one at a time. */
+  restartWorkers (): Promise<void>
+  close (): Promise<void>
+}
+
+export async function runPrimary (config: Config, workers: number, log: Logger): Promise<Primary> {
+  const state = await createLiveState(config, null, log)
+  const control = new LocalControl(state.fleet, state.tables, state.prober)
+  let tableText = readFileSync(config.table, 'utf8')
+  const ready = new Set<Worker>()
+  let stopping = false
+  let port = config.port
+
+  const broadcast = (message: ToWorker): void => {
+    for (const w of ready) if (w.isConnected()) w.send(message)
+  }
+  state.onTable((text) => {
+    tableText = text
+    broadcast({ t: 'table', table: text, file: config.table })
+  })
+  // Probe results travel as they are; the workers' fleets apply the same transitions.
+  state.onProbe((target, result) => {
+    broadcast(target.id === null ? { t: 'master', result } : { t: 'probe', id: target.id, scheme: target.scheme, result })
+  })
+
+  // Cluster-wide metrics: every worker's registry plus the primary's own (probes, fleet).
+  let collectSeq = 0
+  const collecting = new Map<number, (metrics: unknown[]) => void>()
+  async function clusterMetrics (): Promise<string> {
+    const own = await state.metrics.registry.getMetricsAsJSON()
+    const parts = await Promise.all([...ready].filter((w) => w.isConnected()).map((w) => new Promise<unknown[]>((resolve) => {
+      const seq = ++collectSeq
+      // A worker that does not answer in time is left out rather than failing the scrape.
+      const timer = setTimeout(() => { collecting.delete(seq); resolve([]) }, 2000)
+      collecting.set(seq, (metrics) => { clearTimeout(timer); collecting.delete(seq); resolve(metrics) })
+      w.send({ t: 'collect', seq } satisfies ToWorker)
+    })))
+    return await AggregatorRegistry.aggregate([own, ...parts.filter((p) => p.length > 0)] as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics()
+  }
+
+  async function perform (op: Op): Promise<unknown> {
+    switch (op.op) {
+      case 'reload': {
+        const result = await control.reload('admin API')
+        if (!result.ok) throw result.error
+        return result
+      }
+      case 'drain':
+        await control.drain(op.id, op.until, op.reason)
+        broadcast({ t: 'fleet', fleet: state.fleet.exportState() })
+        return null
+      case 'undrain': {
+        const had = await control.undrain(op.id)
+        broadcast({ t: 'fleet', fleet: state.fleet.exportState() })
+        return had
+      }
+      case 'probe': return await control.probeNow(op.id)
+      case 'metrics': return await clusterMetrics()
+    }
+  }
+
+  function fork (): Promise<Worker> {
+    const worker = cluster.fork()
+    worker.on('message', (m: ToPrimary) => {
+      if (m.t === 'ready') {
+        worker.send({ t: 'state', table: tableText, file: config.table, fleet: state.fleet.exportState() } satisfies ToWorker)
+        ready.add(worker)
+      } else if (m.t === 'collected') {
+        collecting.get(m.seq)?.(m.metrics)
+      } else if (m.t === 'call') {
+        perform(m.call).then(
+          (value) => { if (worker.isConnected()) worker.send({ t: 'reply', seq: m.seq, value } satisfies ToWorker) },
+          (err: unknown) => {
+            const e = err instanceof MgError ? { code: err.code, message: err.message } : { code: 'MG_ERR_TABLE_INVALID', message: String(err) }
+            if (worker.isConnected()) worker.send({ t: 'reply', seq: m.seq, error: e } satisfies ToWorker)
+          }
+        )
+      }
+    })
+    worker.on('exit', (code, signal) => {
+      ready.delete(worker)
+      if (stopping || retiring.has(worker)) return
+      // A worker that died on its own is replaced, after a pause so a crash loop stays slow.
+      log.error({ worker: worker.process.pid, code, signal }, 'worker died; starting a replacement')
+      setTimeout(() => { if (!stopping) void fork() }, 1000).unref()
+    })
+    return new Promise((resolve, reject) => {
+      worker.once('listening', (address) => { port = address.port; resolve(worker) })
+      worker.once('exit', (code) => reject(new Error(`worker exited with ${code} before listening`)))
+    })
+  }
+
+  const retiring = new Set<Worker>()
+  const retire = (worker: Worker): Promise<void> => new Promise((resolve) => {
+    retiring.add(worker)
+    worker.once('exit', () => { retiring.delete(worker); resolve() })
+    worker.send({ t: 'shutdown' } satisfies ToWorker)
+  })
+
+  await Promise.all(Array.from({ length: workers }, fork))
+  state.start()
+  log.info({ ...startupSummary(config, state.fleet.table, null), workers }, `mirrorgate listening on ${config.host}:${port} with ${workers} workers`)
+
+  return {
+    async reloadTable (trigger) { await state.tables.reload(trigger) },
+    async restartWorkers () {
+      for (const old of Object.values(cluster.workers ?? {})) {
+        if (old === undefined || retiring.has(old)) continue
+        await fork()
+        await retire(old)
+      }
+      log.info({ workers: Object.keys(cluster.workers ?? {}).length }, 'workers restarted')
+    },
+    async close () {
+      stopping = true
+      await state.close()
+      await Promise.all(Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined).map(retire))
+    }
+  }
+}

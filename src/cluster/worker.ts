@@ -1,0 +1,104 @@
+// A cluster worker: serves HTTP from a copy of the primary's live state. It never probes or
+// watches files; admin actions and /metrics go to the primary.
+
+import type { Logger } from 'pino'
+import type { Config } from '../config/schema.js'
+import { parseTableText } from '../config/table-file.js'
+import type { Control } from '../control.js'
+import type { Health } from '../core/health.js'
+import { ERRORS, MgError, type ErrorCode } from '../errors.js'
+import { Fleet } from '../fleet.js'
+import { Metrics } from '../metrics.js'
+import { createHttp, openGeoIp } from '../service.js'
+import type { ReloadResult } from '../table-source.js'
+import type { Op, ToPrimary, ToWorker } from './messages.js'
+
+function send (message: ToPrimary): void {
+  process.send?.(message)
+}
+
+/** Calls the primary and waits for its reply. */
+class PrimaryLink {
+  #seq = 0
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+
+  call (op: Op): Promise<unknown> {
+    const seq = ++this.#seq
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject })
+      send({ t: 'call', seq, call: op })
+    })
+  }
+
+  settle (message: Extract<ToWorker, { t: 'reply' }>): void {
+    const p = this.#pending.get(message.seq)
+    if (p === undefined) return
+    this.#pending.delete(message.seq)
+    if (message.error === undefined) p.resolve(message.value)
+    else {
+      const code = (message.error.code in ERRORS ? message.error.code : 'MG_ERR_TABLE_INVALID') as ErrorCode
+      const err = new MgError(code)
+      err.message = message.error.message
+      p.reject(err)
+    }
+  }
+}
+
+class RemoteControl implements Control {
+  readonly #link: PrimaryLink
+  constructor (link: PrimaryLink) { this.#link = link }
+
+  async reload (): Promise<ReloadResult> {
+    try {
+      return await this.#link.call({ op: 'reload' }) as ReloadResult
+    } catch (err) {
+      return { ok: false, error: err as MgError }
+    }
+  }
+
+  async drain (id: string, until: number | null, reason: string): Promise<void> { await this.#link.call({ op: 'drain', id, until, reason }) }
+  async undrain (id: string): Promise<boolean> { return await this.#link.call({ op: 'undrain', id }) as boolean }
+  async probeNow (id?: string): Promise<Health[] | null> { return await this.#link.call(id === undefined ? { op: 'probe' } : { op: 'probe', id }) as Health[] | null }
+}
+
+export async function runWorker (config: Config, log: Logger): Promise<void> {
+  const geoip = openGeoIp(config)
+  const link = new PrimaryLink()
+  // The first message is the state; everything else waits until the HTTP side exists.
+  const first = await new Promise<Extract<ToWorker, { t: 'state' }>>((resolve) => {
+    const onMessage = (m: ToWorker): void => {
+      if (m.t !== 'state') return
+      process.off('message', onMessage)
+      resolve(m)
+    }
+    process.on('message', onMessage)
+    send({ t: 'ready' })
+  })
+  const fleet = new Fleet(parseTableText(first.table, first.file), { ...config.probes, ...config.freshness })
+  fleet.importState(first.fleet)
+  const metrics = new Metrics(geoip, fleet, config.instance)
+  const app = createHttp(config, geoip, fleet, metrics, new RemoteControl(link), log)
+  // /metrics in a worker shows the whole cluster: the primary aggregates.
+  app.metricsSource = async () => await link.call({ op: 'metrics' }) as string
+
+  process.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'state': fleet.setTable(parseTableText(m.table, m.file)); fleet.importState(m.fleet); break
+      case 'fleet': fleet.importState(m.fleet); break
+      case 'table': fleet.setTable(parseTableText(m.table, m.file)); break
+      case 'probe': fleet.record(m.id, m.scheme, m.result); break
+      case 'master': fleet.recordMaster(m.result); break
+      case 'reply': link.settle(m); break
+      case 'collect':
+        void metrics.registry.getMetricsAsJSON().then((json) => send({ t: 'collected', seq: m.seq, metrics: json }))
+        break
+      case 'shutdown':
+        app.ready = false
+        void app.fastify.close().finally(() => process.exit(0))
+        break
+    }
+  })
+  process.on('disconnect', () => { void app.fastify.close().finally(() => process.exit(0)) })
+  await app.fastify.listen({ host: config.host, port: config.port })
+  app.ready = true
+}

@@ -1,0 +1,69 @@
+// Health of the DNS endpoints for whatever else hands them out: a PowerDNS LUA record
+// (ifurlextup polls one URL per address, 200 = up), a CDN or load balancer health check,
+// or a person. Public, like /api/v1/mirrors: no admin data (drain reasons stay private).
+//   GET /api/v1/dns/endpoints             every endpoint: id, kind, country, healthy, addresses
+//   GET /api/v1/dns/health/:id            200 {"id","healthy":true} | 503 {"id","healthy":false,"reason"}
+//   GET /api/v1/dns/health/:id/:address   the same, for one of the endpoint's addresses
+// Unknown ids answer 404 MG_ERR_UNKNOWN_MIRROR, unknown addresses 404 MG_ERR_NOT_FOUND.
+// Nothing is cached on the way: every answer is Cache-Control: no-store.
+
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { Endpoint } from '../../dns/endpoints.js'
+import { errorBody } from '../reply.js'
+
+export interface DnsHealthDeps {
+  readonly directory: { readonly endpoints: readonly Endpoint[], get (id: string): Endpoint | undefined }
+}
+
+const MAX_REASON = 200
+
+/**
+ * The reason as the public may see it. A drain's reason is typed by an operator
+ * ("drained until <date>: <text>"), so only the part before the text is kept.
+ */
+export function publicReason (reason: string | null): string {
+  if (reason === null) return 'unhealthy'
+  const r = reason.startsWith('drained') && reason.includes(': ') ? reason.slice(0, reason.indexOf(': ')) : reason
+  return r.length > MAX_REASON ? `${r.slice(0, MAX_REASON - 1)}…` : r
+}
+
+function health (reply: FastifyReply, e: Endpoint): object {
+  if (e.healthy) return { id: e.id, healthy: true }
+  reply.code(503)
+  return { id: e.id, healthy: false, reason: publicReason(e.reason) }
+}
+
+export function registerDnsHealth (fastify: FastifyInstance, deps: DnsHealthDeps): void {
+  const { directory } = deps
+  const json = 'application/json; charset=utf-8'
+
+  fastify.get('/api/v1/dns/endpoints', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store')
+    return {
+      endpoints: directory.endpoints.map((e) => ({
+        id: e.id, kind: e.kind, country: e.country, healthy: e.healthy, addresses: [...e.ipv4, ...e.ipv6]
+      }))
+    }
+  })
+
+  fastify.get<{ Params: { id: string } }>('/api/v1/dns/health/:id', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store')
+    const e = directory.get(request.params.id)
+    if (e === undefined) return reply.code(404).type(json).send(unknownEndpoint(request.params.id))
+    return health(reply, e)
+  })
+
+  fastify.get<{ Params: { id: string, address: string } }>('/api/v1/dns/health/:id/:address', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store')
+    const { id, address } = request.params
+    const e = directory.get(id)
+    if (e === undefined) return reply.code(404).type(json).send(unknownEndpoint(id))
+    if (!e.ipv4.includes(address) && !e.ipv6.includes(address)) {
+      return reply.code(404).type(json).send(errorBody('MG_ERR_NOT_FOUND', `Endpoint ${e.id} has no address ${address.slice(0, 64)}`))
+    }
+    return health(reply, e)
+  })
+}
+
+const unknownEndpoint = (id: string): string =>
+  errorBody('MG_ERR_UNKNOWN_MIRROR', `No DNS endpoint with id ${JSON.stringify(id.slice(0, 64))}`)

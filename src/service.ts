@@ -1,0 +1,142 @@
+// Assembles the service from its parts. A single process runs all of them; in a cluster the
+// primary runs the live state (table, fleet, probes) and the workers run the HTTP side.
+
+import type { Logger } from 'pino'
+import type { Config } from './config/schema.js'
+import { readTableFile } from './config/table-file.js'
+import { LocalControl, type Control } from './control.js'
+import type { MirrorTable } from './core/types.js'
+import { Fleet } from './fleet.js'
+import { GeoIp } from './geoip/reader.js'
+import { buildApp, type App } from './http/app.js'
+import { Metrics } from './metrics.js'
+import type { ProbeResult } from './core/health.js'
+import { Prober, type ProbeTarget } from './probes/prober.js'
+import { Redirector } from './redirector.js'
+import { TableSource } from './table-source.js'
+
+/** The table, the fleet's health of it, and the probes and file watch that keep both current. */
+export interface LiveState {
+  readonly fleet: Fleet
+  readonly tables: TableSource
+  readonly prober: Prober | null
+  readonly metrics: Metrics
+  /** Called with the text of every accepted table (a primary forwards it to its workers). */
+  onTable (listener: (text: string) => void): void
+  /** Called with every probe result, after the fleet has applied it. */
+  onProbe (listener: (target: ProbeTarget, result: ProbeResult) => void): void
+  start (): void
+  close (): Promise<void>
+}
+
+export async function createLiveState (config: Config, geoip: GeoIp | null, log: Logger | null): Promise<LiveState> {
+  const { table } = await readTableFile(config.table)
+  const fleet = new Fleet(table, { ...config.probes, ...config.freshness })
+  const metrics = new Metrics(geoip, fleet, config.instance)
+  const probeListeners: Array<(target: ProbeTarget, result: ProbeResult) => void> = []
+  const prober = config.probes.enabled
+    ? new Prober(fleet, config.probes, {
+      onResult: (target, result) => {
+        metrics.probe(target.id, result)
+        for (const l of probeListeners) l(target, result)
+      }
+    })
+    : null
+  const tableListeners: Array<(text: string) => void> = []
+  const tables = new TableSource(config.table, {
+    apply: (t, text) => {
+      fleet.setTable(t)
+      for (const l of tableListeners) l(text)
+    },
+    report: (trigger, result) => {
+      metrics.reload(result.ok)
+      if (result.ok) log?.info({ trigger, table: config.table, version: result.version, mirrors: result.mirrors }, 'mirror table reloaded')
+      else log?.error({ trigger, table: config.table, error: result.error.message }, 'mirror table rejected; the previous table stays in force')
+    }
+  })
+  let failOpen = false
+  fleet.onChange(() => {
+    if (fleet.failOpen === failOpen) return
+    failOpen = fleet.failOpen
+    if (failOpen) log?.warn('fail open: too few mirrors pass their probes, ignoring health until they recover')
+    else log?.info('fail open ended: mirror health is applied again')
+  })
+  return {
+    fleet,
+    tables,
+    prober,
+    metrics,
+    onTable: (listener) => { tableListeners.push(listener) },
+    onProbe: (listener) => { probeListeners.push(listener) },
+    start () {
+      tables.watch()
+      prober?.start()
+    },
+    async close () {
+      tables.close()
+      await prober?.stop()
+    }
+  }
+}
+
+/** The HTTP side over a fleet: GeoIP, the redirector with its cache, the app. */
+export function createHttp (config: Config, geoip: GeoIp, fleet: Fleet, metrics: Metrics, control: Control, log: Logger | null): App {
+  const redirector = new Redirector({
+    geoip, table: fleet.table, gates: fleet.gates, metrics, policy: config.selection, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
+  })
+  // Any change in the table or in some mirror's eligibility starts the decision cache afresh.
+  fleet.onChange((gates) => redirector.update(fleet.table, gates))
+  return buildApp({ config, geoip, redirector, metrics, fleet, control, ...(log === null ? {} : { logger: log }) })
+}
+
+export function openGeoIp (config: Config): GeoIp {
+  return new GeoIp(config.geoip.databases, config.instance, config.geoip.cacheSize)
+}
+
+export interface Service {
+  readonly app: App
+  readonly config: Config
+  readonly fleet: Fleet
+  readonly tables: TableSource
+  readonly prober: Prober | null
+  readonly table: MirrorTable
+  close (): Promise<void>
+}
+
+/** The whole service in one process: what `npm start` runs and what the tests start. */
+export async function start (config: Config, log: Logger | null): Promise<Service> {
+  const geoip = openGeoIp(config)
+  const state = await createLiveState(config, geoip, log)
+  const app = createHttp(config, geoip, state.fleet, state.metrics, new LocalControl(state.fleet, state.tables, state.prober), log)
+  await app.fastify.listen({ host: config.host, port: config.port })
+  state.start()
+  app.ready = true
+  log?.info(startupSummary(config, state.fleet.table, geoip), `mirrorgate listening on ${config.host}:${(app.fastify.server.address() as { port: number }).port}`)
+  return {
+    app,
+    config,
+    fleet: state.fleet,
+    tables: state.tables,
+    prober: state.prober,
+    get table () { return state.fleet.table },
+    async close () {
+      app.ready = false
+      await state.close()
+      await app.fastify.close()
+    }
+  }
+}
+
+/** What an operator wants to see at start-up: which files, which instance, which options. */
+export function startupSummary (config: Config, table: MirrorTable, geoip: GeoIp | null): object {
+  return {
+    config: config.source ?? 'built-in defaults',
+    table: config.table,
+    mirrors: table.mirrors.length,
+    enabled: table.mirrors.filter((m) => m.enabled).length,
+    geoip: geoip?.databases ?? 'not loaded in this process',
+    instance: config.instance,
+    probes: config.probes.enabled ? { master: config.probes.master, intervalMs: config.probes.intervalMs } : 'disabled',
+    admin: config.admin.token === null ? 'disabled' : 'enabled'
+  }
+}

@@ -1,0 +1,92 @@
+// Cluster mode as an operator runs it: the built entry point with --workers 2, probes in the
+// primary, state shared with the workers, admin actions routed to the primary, cluster-wide
+// metrics, and a rolling restart (SIGUSR2) under load without a refused request.
+
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { startFakeMirror } from './helpers/fake-mirror.js'
+import { get } from './helpers/service.js'
+
+const entry = join(import.meta.dirname, '..', 'dist', 'main.js')
+const TOKEN = 'cluster-admin-token-0123'
+const INDEX = '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'
+
+t.test('two workers behind one primary', async (t) => {
+  const master = await startFakeMirror()
+  const a = await startFakeMirror()
+  const b = await startFakeMirror()
+  t.teardown(async () => { await master.close(); await a.close(); await b.close() })
+  const dir = t.testdir()
+  const mirror = (id: string, base: string) => ({ id, name: id, tier: 'community', urls: [base], country: 'DE', latitude: 52.5, longitude: 13.4, weight: 10, families: ['ipv4'], enabled: true })
+  writeFileSync(join(dir, 'mirrors.yaml'), JSON.stringify({ mirrors: [mirror('a', a.base), mirror('b', b.base)] }))
+  writeFileSync(join(dir, 'c.yaml'), JSON.stringify({
+    host: '127.0.0.1', port: 0, workers: 2, table: 'mirrors.yaml', admin: { token: TOKEN },
+    probes: { master: master.base, intervalSeconds: 0.3, timeoutSeconds: 1, failuresToDown: 1, passesToUp: 1 }
+  }))
+
+  const child = spawn(process.execPath, [entry, '--config', join(dir, 'c.yaml')], { env: { ...process.env, LOG_LEVEL: 'info' } })
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  let out = ''
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { clearTimeout(killer); resolve(code) }))
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString()
+      const m = /listening on 127\.0\.0\.1:(\d+) with 2 workers/.exec(out)
+      if (m !== null) resolve(Number(m[1]))
+    })
+    child.on('exit', () => reject(new Error(`exited early: ${out}`)))
+  })
+  t.teardown(() => { child.kill('SIGKILL') })
+
+  // Both mirrors serve; wait until the primary's probes have reached the workers.
+  const until = async (cond: () => Promise<boolean>): Promise<boolean> => {
+    for (let i = 0; i < 100; i++) { if (await cond()) return true; await new Promise((r) => setTimeout(r, 50)) }
+    return false
+  }
+  const seen = async (n: number): Promise<Set<string>> => {
+    const ids = new Set<string>()
+    for (let i = 0; i < n; i++) ids.add(String((await get(port, INDEX, { 'X-Forwarded-For': `85.${i}.1.1` })).headers['x-mirrorgate-mirror']))
+    return ids
+  }
+  t.same([...await seen(40)].sort(), ['a', 'b'])
+  t.ok(await until(async () => /"state":"up"/.test((await get(port, '/api/v1/mirrors')).body)), 'probe results reach the workers')
+
+  // A drain goes to the primary and reaches every worker.
+  const drain = await fetch(`http://127.0.0.1:${port}/api/v1/admin/mirrors/a/drain`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: '{}' })
+  t.equal(drain.status, 200)
+  t.same([...await seen(60)], ['b'], 'no worker sends clients to the drained mirror')
+  // A mirror going down is seen by the primary's probes and by every worker.
+  await b.down()
+  t.ok(await until(async () => (await get(port, INDEX, { 'X-Forwarded-For': '85.9.9.9' })).status === 503), 'down and drained: nothing left (no fallback)')
+  await b.up()
+  await fetch(`http://127.0.0.1:${port}/api/v1/admin/mirrors/a/drain`, { method: 'DELETE', headers: { Authorization: `Bearer ${TOKEN}` } })
+  t.ok(await until(async () => (await seen(20)).size === 2), 'both back')
+
+  // /metrics from any worker covers the cluster: requests summed, probes from the primary.
+  const metrics = (await get(port, '/metrics')).body
+  const served = Number(/mirrorgate_http_requests_total\{route="redirect",status="302"\} (\d+)/.exec(metrics)?.[1])
+  t.ok(served >= 120, `redirects counted over both workers (${served})`)
+  t.match(metrics, /mirrorgate_probe_duration_seconds_count\{target="mirror"\} [1-9]/)
+  t.match(metrics, /mirrorgate_mirror_up\{mirror="a",scheme="http"\} 1\n/)
+
+  // Rolling restart under load: apk-style new connections, none refused or failed.
+  let running = true
+  const statuses: number[] = []
+  const load = (async () => {
+    let i = 0
+    while (running) statuses.push((await get(port, INDEX, { 'X-Forwarded-For': `85.${i++ % 200}.2.2` }).catch(() => ({ status: -1 }))).status)
+  })()
+  const restarted = new Promise<void>((resolve) => child.stdout.on('data', () => { if (/workers restarted/.test(out)) resolve() }))
+  child.kill('SIGUSR2')
+  await restarted
+  await new Promise((r) => setTimeout(r, 200))
+  running = false
+  await load
+  t.ok(statuses.length > 50, `load ran through the restart (${statuses.length} requests)`)
+  t.same([...new Set(statuses)], [302], 'every request answered 302')
+
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'clean exit on SIGTERM')
+})
