@@ -6,6 +6,9 @@ import type { Config } from './config/schema.js'
 import { readTableFile } from './config/table-file.js'
 import { LocalControl, type Control } from './control.js'
 import type { MirrorTable } from './core/types.js'
+import { EndpointDirectory } from './dns/endpoints.js'
+import { ExportWriter } from './dns/export-writer.js'
+import { answerTtl } from './dns/zone.js'
 import { Fleet } from './fleet.js'
 import { GeoIp } from './geoip/reader.js'
 import { buildApp, type App } from './http/app.js'
@@ -18,6 +21,8 @@ import { TableSource } from './table-source.js'
 /** The table, the fleet's health of it, and the probes and file watch that keep both current. */
 export interface LiveState {
   readonly fleet: Fleet
+  /** The hosts DNS may hand out, with their health: for the DNS responder and the exports. */
+  readonly directory: EndpointDirectory
   readonly tables: TableSource
   readonly prober: Prober | null
   readonly metrics: Metrics
@@ -54,6 +59,19 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
       else log?.error({ trigger, table: config.table, error: result.error.message }, 'mirror table rejected; the previous table stays in force')
     }
   })
+  const directory = new EndpointDirectory(config, fleet)
+  // The DNS layer's files, written by the one process that owns the state.
+  const exportsWriter = config.exports.dir === null
+    ? null
+    : new ExportWriter(config.exports.dir, directory, {
+      name: config.dns.name,
+      nameservers: config.dns.nameservers,
+      hostmaster: config.dns.hostmaster,
+      ttl: answerTtl(config.dns, config.probes),
+      maxHosts: config.dns.answers,
+      onWrite: (file) => log?.info({ file }, 'DNS export written'),
+      onError: (err, file) => log?.error({ err, file }, 'DNS export not written; the previous file stays')
+    })
   let failOpen = false
   fleet.onChange(() => {
     if (fleet.failOpen === failOpen) return
@@ -63,6 +81,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
   })
   return {
     fleet,
+    directory,
     tables,
     prober,
     metrics,
@@ -71,22 +90,26 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
     start () {
       tables.watch()
       prober?.start()
+      directory.start()
+      void exportsWriter?.start()
     },
     async close () {
       tables.close()
+      exportsWriter?.stop()
+      directory.stop()
       await prober?.stop()
     }
   }
 }
 
 /** The HTTP side over a fleet: GeoIP, the redirector with its cache, the app. */
-export function createHttp (config: Config, geoip: GeoIp, fleet: Fleet, metrics: Metrics, control: Control, log: Logger | null): App {
+export function createHttp (config: Config, geoip: GeoIp, fleet: Fleet, directory: EndpointDirectory, metrics: Metrics, control: Control, log: Logger | null): App {
   const redirector = new Redirector({
     geoip, table: fleet.table, gates: fleet.gates, metrics, policy: config.selection, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
   })
   // Any change in the table or in some mirror's eligibility starts the decision cache afresh.
   fleet.onChange((gates) => redirector.update(fleet.table, gates))
-  return buildApp({ config, geoip, redirector, metrics, fleet, control, ...(log === null ? {} : { logger: log }) })
+  return buildApp({ config, geoip, redirector, metrics, fleet, directory, control, ...(log === null ? {} : { logger: log }) })
 }
 
 export function openGeoIp (config: Config): GeoIp {
@@ -107,7 +130,7 @@ export interface Service {
 export async function start (config: Config, log: Logger | null): Promise<Service> {
   const geoip = openGeoIp(config)
   const state = await createLiveState(config, geoip, log)
-  const app = createHttp(config, geoip, state.fleet, state.metrics, new LocalControl(state.fleet, state.tables, state.prober), log)
+  const app = createHttp(config, geoip, state.fleet, state.directory, state.metrics, new LocalControl(state.fleet, state.tables, state.prober), log)
   await app.fastify.listen({ host: config.host, port: config.port })
   state.start()
   app.ready = true

@@ -7,6 +7,7 @@ import { parseTableText } from '../config/table-file.js'
 import type { Control } from '../control.js'
 import type { Health } from '../core/health.js'
 import { ERRORS, MgError, type ErrorCode } from '../errors.js'
+import { EndpointDirectory } from '../dns/endpoints.js'
 import { Fleet } from '../fleet.js'
 import { Metrics } from '../metrics.js'
 import { createHttp, openGeoIp } from '../service.js'
@@ -77,7 +78,10 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   const fleet = new Fleet(parseTableText(first.table, first.file), { ...config.probes, ...config.freshness })
   fleet.importState(first.fleet)
   const metrics = new Metrics(geoip, fleet, config.instance)
-  const app = createHttp(config, geoip, fleet, metrics, new RemoteControl(link), log)
+  // The worker's own view of the DNS endpoints (for /api/v1/dns/*), over its copy of the fleet.
+  const directory = new EndpointDirectory(config, fleet)
+  if (config.dns.endpoints.some((e) => e.health !== null)) directory.start()
+  const app = createHttp(config, geoip, fleet, directory, metrics, new RemoteControl(link), log)
   // /metrics in a worker shows the whole cluster: the primary aggregates.
   app.metricsSource = async () => await link.call({ op: 'metrics' }) as string
 

@@ -23,6 +23,8 @@ import { registerHealth } from './routes/health.js'
 import { registerAdmin } from './routes/admin.js'
 import { registerMirrors } from './routes/mirrors.js'
 import { registerStatusPage } from './routes/status-page.js'
+import { registerDnsHealth } from './routes/dns-health.js'
+import type { EndpointDirectory } from '../dns/endpoints.js'
 
 export interface AppDeps {
   readonly config: Config
@@ -30,6 +32,7 @@ export interface AppDeps {
   readonly redirector: Redirector
   readonly metrics: Metrics
   readonly fleet: Fleet
+  readonly directory: Pick<EndpointDirectory, 'endpoints' | 'get'>
   readonly control: Control
   /** The process's pino logger; none in tests. */
   readonly logger?: Logger
@@ -99,6 +102,7 @@ export function buildApp (deps: AppDeps): App {
   registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier })
   registerMirrors(fastify, { config, fleet: deps.fleet, traffic })
   registerStatusPage(fastify, { config, fleet: deps.fleet, traffic })
+  registerDnsHealth(fastify, { directory: deps.directory })
   registerAdmin(fastify, { token: config.admin.token, fleet: deps.fleet, control: deps.control })
   return app
 }
