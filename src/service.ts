@@ -122,7 +122,6 @@ export interface Service {
   readonly fleet: Fleet
   readonly tables: TableSource
   readonly prober: Prober | null
-  readonly table: MirrorTable
   close (): Promise<void>
 }
 
@@ -141,7 +140,6 @@ export async function start (config: Config, log: Logger | null): Promise<Servic
     fleet: state.fleet,
     tables: state.tables,
     prober: state.prober,
-    get table () { return state.fleet.table },
     async close () {
       app.ready = false
       await state.close()
