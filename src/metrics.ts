@@ -7,6 +7,9 @@ import type { InstanceConfig } from './config/schema.js'
 import type { Fleet } from './fleet.js'
 import type { GeoIp } from './geoip/reader.js'
 
+// Status codes as label text, so counting a response does not format a number.
+const STATUS_TEXT: Readonly<Record<number, string>> = { 200: '200', 302: '302', 304: '304', 400: '400', 404: '404', 405: '405', 503: '503' }
+
 export class Metrics {
   readonly registry = new Registry()
   readonly #requests: Counter<'route' | 'status'>
@@ -17,7 +20,7 @@ export class Metrics {
   readonly #probeFailures: Counter<'mirror' | 'reason'>
   readonly #reloads: Counter<'result'>
   readonly #offRegion: Counter<'client_continent'>
-  readonly #children = new Map<string, Counter.Internal>()
+  readonly #bound = new Map<object, Map<string, Map<string, Counter.Internal>>>()
 
   /** `geoip` is null in a cluster primary, which serves no HTTP. */
   constructor (geoip: GeoIp | null, fleet: Fleet, instance: InstanceConfig) {
@@ -85,32 +88,34 @@ export class Metrics {
     else this.#probeFailures.inc({ mirror: mirror ?? 'master', reason: result.failure ?? 'other' })
   }
 
-  offRegion (continent: string): void {
-    this.#child(this.#offRegion, `o\0${continent}`, { client_continent: continent }).inc()
-  }
-
   reload (ok: boolean): void {
     this.#reloads.inc({ result: ok ? 'ok' : 'rejected' })
   }
 
-  #child<L extends string> (counter: Counter<L>, key: string, labels: Record<L, string>): Counter.Internal {
-    let child = this.#children.get(key)
-    if (child === undefined) {
-      child = counter.labels(labels)
-      this.#children.set(key, child)
-    }
+  /** A counter's child for two label values, bound once; the hot path builds no strings. */
+  #child<L extends string> (counter: Counter<L>, a: string, b: string, labels: () => Record<L, string>): Counter.Internal {
+    let byA = this.#bound.get(counter)
+    if (byA === undefined) this.#bound.set(counter, byA = new Map())
+    let byB = byA.get(a)
+    if (byB === undefined) byA.set(a, byB = new Map())
+    let child = byB.get(b)
+    if (child === undefined) byB.set(b, child = counter.labels(labels()))
     return child
   }
 
   request (route: string, status: number): void {
-    this.#child(this.#requests, `r\0${route}\0${status}`, { route, status: String(status) }).inc()
+    this.#child(this.#requests, route, STATUS_TEXT[status] ?? String(status), () => ({ route, status: String(status) })).inc()
   }
 
   redirect (mirror: string, continent: string): void {
-    this.#child(this.#redirects, `m\0${mirror}\0${continent}`, { mirror, continent }).inc()
+    this.#child(this.#redirects, mirror, continent, () => ({ mirror, continent })).inc()
   }
 
   fallback (outcome: 'fallback' | 'unavailable'): void {
-    this.#child(this.#fallbacks, `f\0${outcome}`, { outcome }).inc()
+    this.#child(this.#fallbacks, outcome, '', () => ({ outcome })).inc()
+  }
+
+  offRegion (continent: string): void {
+    this.#child(this.#offRegion, continent, '', () => ({ client_continent: continent })).inc()
   }
 }

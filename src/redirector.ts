@@ -89,8 +89,8 @@ export class Redirector {
     if (cached !== undefined) return cached
     const started = performance.now()
     const client: Client = { place: pinned?.place ?? this.#geoip.locate(ip), family: ip.family, scheme, network }
-    const selection = select(this.#table, client, this.#policy, this.#gates?.[cls])
-    const targets = selection.ranked.slice(0, this.#keep).map((r) => ({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() }))
+    const selection = select(this.#table, client, this.#policy, this.#gates?.[cls], this.#keep)
+    const targets = selection.ranked.map((r) => ({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() }))
     const decision: Decision = { place: client.place, targets, continent: client.place.continent ?? 'unknown' }
     this.#metrics?.selectionSeconds.observe((performance.now() - started) / 1000)
     this.#cache.set(key, decision)

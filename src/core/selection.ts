@@ -91,7 +91,11 @@ interface Candidate {
   sameAsn: boolean
 }
 
-export function select (table: MirrorTable, client: Client, policy: SelectionPolicy, gate?: Gate): Selection {
+/**
+ * Ranks the mirrors for a client. `limit` caps how many are ranked (the redirect needs only
+ * the choice and its Link alternatives); the ones it ranks are the same as without a limit.
+ */
+export function select (table: MirrorTable, client: Client, policy: SelectionPolicy, gate?: Gate, limit = Infinity): Selection {
   const place = client.place
   const excluded: Excluded[] = []
   const eligible: Candidate[] = []
@@ -132,12 +136,31 @@ export function select (table: MirrorTable, client: Client, policy: SelectionPol
   // Step 5.
   const inGroup = new Set(group)
   const rest = eligible.filter((c) => !inGroup.has(c))
-  rest.sort((a, b) => Number(b.sameCountry) - Number(a.sameCountry) || a.distance - b.distance || (a.mirror.id < b.mirror.id ? -1 : 1))
+  const alternatives = best(rest, limit - scored.length, byAlternative)
 
   const ranked: Ranked[] = []
-  for (const { c, score } of scored) ranked.push(toRanked(c, client, true, score))
-  for (const c of rest) ranked.push(toRanked(c, client, false, 0))
+  for (const { c, score } of scored) if (ranked.length < limit) ranked.push(toRanked(c, client, true, score))
+  for (const c of alternatives) ranked.push(toRanked(c, client, false, 0))
   return { ranked, excluded, groupReason }
+}
+
+/** Alternatives: in-country first, then nearest, then by id for determinism. */
+function byAlternative (a: Candidate, b: Candidate): number {
+  return Number(b.sameCountry) - Number(a.sameCountry) || a.distance - b.distance || (a.mirror.id < b.mirror.id ? -1 : 1)
+}
+
+/** The first `k` of `items` in `order`: a full sort when k is large, else one bounded pass. */
+function best<T> (items: T[], k: number, order: (a: T, b: T) => number): T[] {
+  if (k <= 0) return []
+  if (k >= items.length) return items.sort(order)
+  const top: T[] = []
+  for (const item of items) {
+    if (top.length === k && order(item, top[k - 1] as T) >= 0) continue
+    let i = top.length === k ? k - 1 : top.length
+    while (i > 0 && order(item, top[i - 1] as T) < 0) { top[i] = top[i - 1] as T; i-- }
+    top[i] = item
+  }
+  return top
 }
 
 function toRanked (c: Candidate, client: Client, inGroup: boolean, score: number): Ranked {

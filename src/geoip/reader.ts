@@ -21,10 +21,23 @@ export interface DatabaseInfo {
 
 interface Database { readonly info: DatabaseInfo, readonly reader: Reader<Record<string, any>> }
 
+const RECORD_CACHE = 50_000
+
 interface Location { country: string | null, continent: Continent | null, latitude: number | null, longitude: number | null }
 
-/** Reads the location fields of either schema. */
+const locations = new WeakMap<object, Location>()
+
+/** Reads the location fields of either schema, once per decoded record. */
 function locationOf (rec: Record<string, any>): Location {
+  let loc = locations.get(rec)
+  if (loc === undefined) {
+    loc = readLocation(rec)
+    locations.set(rec, loc)
+  }
+  return loc
+}
+
+function readLocation (rec: Record<string, any>): Location {
   const country = rec.country?.iso_code ?? rec.registered_country?.iso_code ?? rec.country_code ?? null
   const continent = rec.continent?.code ?? null
   const lat = rec.location?.latitude ?? rec.latitude
@@ -40,7 +53,9 @@ function locationOf (rec: Record<string, any>): Location {
 export function openDatabase (file: string): Database {
   let reader: Reader<Record<string, any>>
   try {
-    reader = new Reader(readFileSync(file))
+    // Decoded records are cached by their offset: one city's record serves all its networks,
+    // so a cache miss on our side mostly costs a tree walk, not a record decode.
+    reader = new Reader(readFileSync(file), { cache: new LRUCache<number, any>({ max: RECORD_CACHE }) })
   } catch (err) {
     throw new MgError('MG_ERR_GEOIP_OPEN', `${file}: ${(err as Error).message}`, { cause: err })
   }

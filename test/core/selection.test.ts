@@ -476,3 +476,29 @@ t.test('properties on random tables and clients', async (t) => {
   }
   t.same(failures, [], '8000 selections')
 })
+
+t.test('a limit ranks the same mirrors as the full ranking, only fewer', async (t) => {
+  // The shipped table's shape: many mirrors, several per country, all continents.
+  const { loadTableFile } = await import('../../src/config/table-file.js')
+  const { DEFAULTS } = await import('../../src/config/schema.js')
+  const shipped = await loadTableFile(DEFAULTS.table)
+  const countries = [...COUNTRIES.entries()]
+  let checked = 0
+  for (let i = 0; i < 400; i++) {
+    const [cc, info] = countries[(i * 37) % countries.length] as [string, { continent: Place['continent'], latitude: number, longitude: number }]
+    const client: Client = {
+      place: { country: cc, continent: info.continent, latitude: info.latitude, longitude: info.longitude, asn: null, source: 'geoip' },
+      family: i % 3 === 0 ? 6 : 4,
+      scheme: i % 2 === 0 ? 'http' : 'https',
+      network: `${i % 250}.${i >> 3}.7.0/24`
+    }
+    const full = select(shipped, client, POLICY).ranked.map((r) => r.mirror.id)
+    for (const k of [1, 2, 5, 12]) {
+      const limited = select(shipped, client, POLICY, undefined, k).ranked.map((r) => r.mirror.id)
+      if (limited.join() !== full.slice(0, k).join()) t.fail(`${cc} k=${k}: ${limited.join()} vs ${full.slice(0, k).join()}`)
+      checked++
+    }
+  }
+  t.equal(checked, 1600)
+  t.pass('every limited ranking is the prefix of the full one')
+})
