@@ -20,6 +20,8 @@ export class Metrics {
   readonly #probeFailures: Counter<'mirror' | 'reason'>
   readonly #reloads: Counter<'result'>
   readonly #offRegion: Counter<'client_continent'>
+  readonly #dnsQueries: Counter<'rcode' | 'qtype'>
+  readonly #dnsEcsQueries: Counter<'rcode'>
   readonly #bound = new Map<object, Map<string, Map<string, Counter.Internal>>>()
 
   /** `geoip` is null in a cluster primary, which serves no HTTP. */
@@ -55,6 +57,18 @@ export class Metrics {
       name: 'mirrorgate_offregion_requests_total',
       help: "Redirects for clients outside this instance's continent: how well GeoDNS places clients",
       labelNames: ['client_continent'],
+      registers
+    })
+    this.#dnsQueries = new Counter({
+      name: 'mirrorgate_dns_queries_total',
+      help: 'DNS messages by response code (DROPPED: no reply sent) and query type (OTHER: uncommon types, NONE: no question)',
+      labelNames: ['rcode', 'qtype'],
+      registers
+    })
+    this.#dnsEcsQueries = new Counter({
+      name: 'mirrorgate_dns_ecs_queries_total',
+      help: 'DNS messages that carried an EDNS Client Subnet option, by response code (FORMERR: malformed option)',
+      labelNames: ['rcode'],
       registers
     })
     this.#reloads = new Counter({ name: 'mirrorgate_table_reloads_total', help: 'Mirror table reloads by result', labelNames: ['result'], registers })
@@ -113,6 +127,11 @@ export class Metrics {
 
   fallback (outcome: 'fallback' | 'unavailable'): void {
     this.#child(this.#fallbacks, outcome, '', () => ({ outcome })).inc()
+  }
+
+  dnsQuery (rcode: string, qtype: string, ecs: boolean): void {
+    this.#child(this.#dnsQueries, rcode, qtype, () => ({ rcode, qtype })).inc()
+    if (ecs) this.#child(this.#dnsEcsQueries, rcode, '', () => ({ rcode })).inc()
   }
 
   offRegion (continent: string): void {

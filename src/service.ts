@@ -7,6 +7,7 @@ import { readTableFile } from './config/table-file.js'
 import { LocalControl, type Control } from './control.js'
 import type { MirrorTable } from './core/types.js'
 import { EndpointDirectory } from './dns/endpoints.js'
+import { DnsResponder } from './dns/responder.js'
 import { ExportWriter } from './dns/export-writer.js'
 import { answerTtl } from './dns/zone.js'
 import { Fleet } from './fleet.js'
@@ -116,8 +117,26 @@ export function openGeoIp (config: Config): GeoIp {
   return new GeoIp(config.geoip.databases, config.instance, config.geoip.cacheSize)
 }
 
+/** The embedded DNS responder over the live state's endpoints, counting into its metrics. */
+export function createDns (config: Config, geoip: GeoIp, state: LiveState, log: Logger | null): DnsResponder {
+  return new DnsResponder({
+    config,
+    directory: state.directory,
+    geoip,
+    ...(log === null ? {} : { log }),
+    onQuery: (rcode, qtype, ecs) => state.metrics.dnsQuery(rcode, qtype, ecs)
+  })
+}
+
+export async function listenDns (dns: DnsResponder, config: Config, state: LiveState, log: Logger | null): Promise<void> {
+  const { udpPort } = await dns.listen()
+  log?.info({ name: config.dns.name, ttl: dns.zone.ttl, endpoints: state.directory.endpoints.length },
+    `DNS responder for ${config.dns.name} on ${config.dns.host}:${udpPort} (UDP and TCP)`)
+}
+
 export interface Service {
   readonly app: App
+  readonly dns: DnsResponder | null
   readonly config: Config
   readonly fleet: Fleet
   readonly tables: TableSource
@@ -130,18 +149,29 @@ export async function start (config: Config, log: Logger | null): Promise<Servic
   const geoip = openGeoIp(config)
   const state = await createLiveState(config, geoip, log)
   const app = createHttp(config, geoip, state.fleet, state.directory, state.metrics, new LocalControl(state.fleet, state.tables, state.prober), log)
+  const dns = config.dns.enabled ? createDns(config, geoip, state, log) : null
   await app.fastify.listen({ host: config.host, port: config.port })
+  if (dns !== null) {
+    try {
+      await listenDns(dns, config, state, log)
+    } catch (err) {
+      await app.fastify.close()
+      throw err
+    }
+  }
   state.start()
   app.ready = true
   log?.info(startupSummary(config, state.fleet.table, geoip), `mirrorgate listening on ${config.host}:${(app.fastify.server.address() as { port: number }).port}`)
   return {
     app,
+    dns,
     config,
     fleet: state.fleet,
     tables: state.tables,
     prober: state.prober,
     async close () {
       app.ready = false
+      await dns?.close()
       await state.close()
       await app.fastify.close()
     }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { LocalControl } from '../control.js'
 import { MgError } from '../errors.js'
-import { createLiveState, startupSummary } from '../service.js'
+import { createDns, createLiveState, listenDns, openGeoIp, startupSummary } from '../service.js'
 import type { Op, ToPrimary, ToWorker } from './messages.js'
 
 export interface Primary {
@@ -21,7 +21,10 @@ export interface Primary {
 }
 
 export async function runPrimary (config: Config, workers: number, log: Logger): Promise<Primary> {
-  const state = await createLiveState(config, null, log)
+  // DNS runs here, next to the endpoint health it answers from (its sockets are exclusive).
+  const geoip = config.dns.enabled ? openGeoIp(config) : null
+  const state = await createLiveState(config, geoip, log)
+  const dns = geoip === null ? null : createDns(config, geoip, state, log)
   const control = new LocalControl(state.fleet, state.tables, state.prober)
   let tableText = readFileSync(config.table, 'utf8')
   const ready = new Set<Worker>()
@@ -115,6 +118,7 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   })
 
   await Promise.all(Array.from({ length: workers }, fork))
+  if (dns !== null) await listenDns(dns, config, state, log)
   state.start()
   log.info({ ...startupSummary(config, state.fleet.table, null), workers }, `mirrorgate listening on ${config.host}:${port} with ${workers} workers`)
 
@@ -130,6 +134,7 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
     },
     async close () {
       stopping = true
+      await dns?.close()
       await state.close()
       await Promise.all(Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined).map(retire))
     }
