@@ -27,7 +27,8 @@ t.test('two workers behind one primary', async (t) => {
   }))
 
   const child = spawn(process.execPath, [entry, '--config', join(dir, 'c.yaml')], { env: { ...process.env, LOG_LEVEL: 'info' } })
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  // A safety net only: tap's own per-file timeout (package.json) is shorter than this.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 170_000)
   let out = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { clearTimeout(killer); resolve(code) }))
   const port = await new Promise<number>((resolve, reject) => {
