@@ -27,7 +27,7 @@ t.test('two workers behind one primary', async (t) => {
   }))
 
   const child = spawn(process.execPath, [entry, '--config', join(dir, 'c.yaml')], { env: { ...process.env, LOG_LEVEL: 'info' } })
-  // A safety net only: tap's own per-file timeout (package.json) is shorter than this.
+  // A safety net so the child never outlives a hung test; a slow CI run still finishes first.
   const killer = setTimeout(() => child.kill('SIGKILL'), 170_000)
   let out = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { clearTimeout(killer); resolve(code) }))
