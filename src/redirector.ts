@@ -11,7 +11,7 @@
 import { LRUCache } from 'lru-cache'
 import { networkKey, type Ip } from './core/ip.js'
 import type { PathClass } from './core/freshness.js'
-import { select, type Selection, type SelectionPolicy } from './core/selection.js'
+import { orderForNetwork, rankForPlace, select, type PlaceRanking, type Ranked, type Selection, type SelectionPolicy } from './core/selection.js'
 import type { Client, MirrorTable, Place, Scheme } from './core/types.js'
 import type { Gates } from './fleet.js'
 import type { GeoIp } from './geoip/reader.js'
@@ -49,6 +49,11 @@ export class Redirector {
   readonly #keep: number
   readonly #metrics: Metrics | null
   readonly #cache: LRUCache<string, Decision>
+  /**
+   * Rankings by place (GeoIP hands out one Place object per location record), then by class,
+   * scheme and family: most of a selection's work, shared by every network at that place.
+   */
+  #byPlace = new WeakMap<Place, Map<string, PlaceEntry>>()
   #table: MirrorTable
   #gates: Gates | undefined
 
@@ -69,6 +74,7 @@ export class Redirector {
     this.#table = table
     this.#gates = gates
     this.#cache.clear()
+    this.#byPlace = new WeakMap()
   }
 
   client (ip: Ip, scheme: Scheme, pinned: PinnedRegion | null = null): Client {
@@ -89,12 +95,24 @@ export class Redirector {
     if (cached !== undefined) return cached
     const started = performance.now()
     const client: Client = { place: pinned?.place ?? this.#geoip.locate(ip), family: ip.family, scheme, network }
-    const selection = select(this.#table, client, this.#policy, this.#gates?.[cls], this.#keep)
-    const targets = selection.ranked.map((r) => ({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() }))
+    const entry = this.#placeEntry(client, cls)
+    const targets = orderForNetwork(entry.ranking, network, this.#keep).ranked.map((r) => entry.target(r))
     const decision: Decision = { place: client.place, targets, continent: client.place.continent ?? 'unknown' }
     this.#metrics?.selectionSeconds.observe((performance.now() - started) / 1000)
     this.#cache.set(key, decision)
     return decision
+  }
+
+  #placeEntry (client: Client, cls: PathClass): PlaceEntry {
+    let byKind = this.#byPlace.get(client.place)
+    if (byKind === undefined) this.#byPlace.set(client.place, byKind = new Map())
+    const kind = `${cls} ${client.scheme} ${client.family}`
+    let entry = byKind.get(kind)
+    if (entry === undefined) {
+      entry = new PlaceEntry(rankForPlace(this.#table, client, this.#policy, this.#gates?.[cls], this.#keep))
+      byKind.set(kind, entry)
+    }
+    return entry
   }
 
   /** The full reasoning for one client and path class, uncached, for /api/v1/explain. */
@@ -103,5 +121,22 @@ export class Redirector {
     const volatile = select(this.#table, client, this.#policy, this.#gates?.volatile)
     if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile' }
     return { client, selection: select(this.#table, client, this.#policy, this.#gates?.versioned), appliedClass: 'versioned' }
+  }
+}
+
+/** A cached place ranking, with one shared Target per mirror it names. */
+class PlaceEntry {
+  readonly ranking: PlaceRanking
+  readonly #targets = new Map<string, Target>()
+
+  constructor (ranking: PlaceRanking) { this.ranking = ranking }
+
+  target (r: Ranked): Target {
+    let t = this.#targets.get(r.mirror.id)
+    if (t === undefined) {
+      t = Object.freeze({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() })
+      this.#targets.set(r.mirror.id, t)
+    }
+    return t
   }
 }

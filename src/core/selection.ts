@@ -92,10 +92,20 @@ interface Candidate {
 }
 
 /**
- * Ranks the mirrors for a client. `limit` caps how many are ranked (the redirect needs only
- * the choice and its Link alternatives); the ones it ranks are the same as without a limit.
+ * Everything of a selection that depends on where the client is (steps 1-3 and 5), not on
+ * its network: shared by every client network at the same place, so it can be cached by place.
  */
-export function select (table: MirrorTable, client: Client, policy: SelectionPolicy, gate?: Gate, limit = Infinity): Selection {
+export interface PlaceRanking {
+  /** The comparably-near group, by id; step 4 orders it per client network. */
+  readonly group: readonly Ranked[]
+  /** The alternatives after the group, best first, at most `limit` minus the group's size. */
+  readonly alternatives: readonly Ranked[]
+  readonly excluded: readonly Excluded[]
+  readonly groupReason: string
+}
+
+/** Steps 1-3 and 5 for a client's place, IP family and scheme; its network is not used. */
+export function rankForPlace (table: MirrorTable, client: Client, policy: SelectionPolicy, gate?: Gate, limit = Infinity): PlaceRanking {
   const place = client.place
   const excluded: Excluded[] = []
   const eligible: Candidate[] = []
@@ -115,7 +125,7 @@ export function select (table: MirrorTable, client: Client, policy: SelectionPol
       sameAsn: place.asn !== null && mirror.asns.includes(place.asn)
     })
   }
-  if (eligible.length === 0) return { ranked: [], excluded, groupReason: 'no eligible mirror' }
+  if (eligible.length === 0) return { group: [], alternatives: [], excluded, groupReason: 'no eligible mirror' }
 
   // Steps 2 and 3.
   const pool = inCountry > 0 ? eligible.filter((c) => c.sameCountry) : eligible
@@ -128,20 +138,33 @@ export function select (table: MirrorTable, client: Client, policy: SelectionPol
     ` within ${policy.nearKm} km of the nearest (${Math.round(nearest)} km)` +
     (sameAsn.length > 0 ? `, restricted to the client's AS${place.asn as number}` : '')
 
-  // Step 4.
-  const clientHash = fnv1a32(client.network)
-  const scored = group.map((c) => ({ c, score: rendezvousScore(clientHash, c.mirror.seed, c.mirror.weight) }))
-  scored.sort((a, b) => b.score - a.score || (a.c.mirror.id < b.c.mirror.id ? -1 : 1))
-
   // Step 5.
   const inGroup = new Set(group)
   const rest = eligible.filter((c) => !inGroup.has(c))
-  const alternatives = best(rest, limit - scored.length, byAlternative)
+  return {
+    group: group.map((c) => toRanked(c, client, true, 0)),
+    alternatives: best(rest, limit - group.length, byAlternative).map((c) => toRanked(c, client, false, 0)),
+    excluded,
+    groupReason
+  }
+}
 
-  const ranked: Ranked[] = []
-  for (const { c, score } of scored) if (ranked.length < limit) ranked.push(toRanked(c, client, true, score))
-  for (const c of alternatives) ranked.push(toRanked(c, client, false, 0))
-  return { ranked, excluded, groupReason }
+/** Step 4: the group in this client network's rendezvous order, then the alternatives. */
+export function orderForNetwork (ranking: PlaceRanking, network: string, limit = Infinity): Selection {
+  const clientHash = fnv1a32(network)
+  const scored = ranking.group.map((r) => ({ ...r, score: rendezvousScore(clientHash, r.mirror.seed, r.mirror.weight) }))
+  scored.sort((a, b) => b.score - a.score || (a.mirror.id < b.mirror.id ? -1 : 1))
+  const ranked: Ranked[] = scored.length > limit ? scored.slice(0, limit) : scored
+  for (const r of ranking.alternatives) if (ranked.length < limit) ranked.push(r)
+  return { ranked, excluded: ranking.excluded, groupReason: ranking.groupReason }
+}
+
+/**
+ * Ranks the mirrors for a client. `limit` caps how many are ranked (the redirect needs only
+ * the choice and its Link alternatives); the ones it ranks are the same as without a limit.
+ */
+export function select (table: MirrorTable, client: Client, policy: SelectionPolicy, gate?: Gate, limit = Infinity): Selection {
+  return orderForNetwork(rankForPlace(table, client, policy, gate, limit), client.network, limit)
 }
 
 /** Alternatives: in-country first, then nearest, then by id for determinism. */

@@ -86,6 +86,7 @@ export class GeoIp {
   readonly #asn6: Database[]
   readonly #instance: Place
   readonly #cache: LRUCache<string, Place>
+  readonly #places = new WeakMap<Location, Map<number | null, Place>>()
 
   constructor (files: readonly string[], instance: InstanceConfig, cacheSize: number) {
     const dbs = files.map(openDatabase)
@@ -147,7 +148,17 @@ export class GeoIp {
       if (typeof n === 'number') { asn = n; break }
     }
     if (loc === null || loc.country === null) return asn === null ? this.#instance : { ...this.#instance, asn }
-    const info = COUNTRIES.get(loc.country)
+    // One Place per location record and ASN: networks at the same place share the object,
+    // which keeps the caches small and lets the redirector cache rankings by place.
+    let byAsn = this.#places.get(loc)
+    if (byAsn === undefined) this.#places.set(loc, byAsn = new Map())
+    let place = byAsn.get(asn)
+    if (place === undefined) byAsn.set(asn, place = this.#place(loc, asn))
+    return place
+  }
+
+  #place (loc: Location, asn: number | null): Place {
+    const info = COUNTRIES.get(loc.country as string)
     const continent = loc.continent ?? info?.continent ?? null
     if (loc.latitude !== null && loc.longitude !== null) {
       return Object.freeze({ country: loc.country, continent, latitude: loc.latitude, longitude: loc.longitude, asn, source: 'geoip' })
