@@ -1,5 +1,6 @@
-// Every Prometheus metric mirrorgate exposes, on one registry. Hot-path counters are bound
-// to their label values once and cached, so a request costs a map read and an increment.
+// Every Prometheus metric mirrorgate exposes, on one registry. Hot-path counters are plain
+// numbers (Tally) copied into prom-client only when scraped: counting a request costs two map
+// reads and an increment, with no label hashing.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { ProbeResult } from './core/health.js'
@@ -10,27 +11,55 @@ import type { GeoIp } from './geoip/reader.js'
 // Status codes as label text, so counting a response does not format a number.
 const STATUS_TEXT: Readonly<Record<number, string>> = { 200: '200', 302: '302', 304: '304', 400: '400', 404: '404', 405: '405', 503: '503' }
 
+/** A counter with one or two labels, kept as plain numbers and exposed at scrape time. */
+class Tally {
+  readonly #counts = new Map<string, Map<string, { readonly labels: Record<string, string>, n: number }>>()
+  readonly #names: readonly [string] | readonly [string, string]
+
+  constructor (name: string, help: string, labelNames: readonly [string] | readonly [string, string], registers: Registry[]) {
+    this.#names = labelNames
+    const counts = this.#counts
+    new Counter({
+      name, help, labelNames: [...labelNames], registers,
+      collect () {
+        this.reset()
+        for (const byB of counts.values()) for (const c of byB.values()) this.inc(c.labels, c.n)
+      }
+    })
+  }
+
+  add (a: string, b = ''): void {
+    let byB = this.#counts.get(a)
+    if (byB === undefined) this.#counts.set(a, byB = new Map())
+    let c = byB.get(b)
+    if (c === undefined) {
+      const [na, nb] = this.#names
+      byB.set(b, c = { labels: nb === undefined ? { [na]: a } : { [na]: a, [nb]: b }, n: 0 })
+    }
+    c.n++
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry()
-  readonly #requests: Counter<'route' | 'status'>
-  readonly #redirects: Counter<'mirror' | 'continent'>
-  readonly #fallbacks: Counter<'outcome'>
+  readonly #requests: Tally
+  readonly #redirects: Tally
+  readonly #fallbacks: Tally
   readonly selectionSeconds: Histogram
   readonly #probeSeconds: Histogram<'target'>
   readonly #probeFailures: Counter<'mirror' | 'reason'>
   readonly #reloads: Counter<'result'>
-  readonly #offRegion: Counter<'client_continent'>
-  readonly #dnsQueries: Counter<'rcode' | 'qtype'>
-  readonly #dnsEcsQueries: Counter<'rcode'>
-  readonly #bound = new Map<object, Map<string, Map<string, Counter.Internal>>>()
+  readonly #offRegion: Tally
+  readonly #dnsQueries: Tally
+  readonly #dnsEcsQueries: Tally
 
   /** `geoip` is null in a cluster primary, which serves no HTTP. */
   constructor (geoip: GeoIp | null, fleet: Fleet, instance: InstanceConfig) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
-    this.#requests = new Counter({ name: 'mirrorgate_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
-    this.#redirects = new Counter({ name: 'mirrorgate_redirects_total', help: 'Redirects to mirrors by mirror id and client continent', labelNames: ['mirror', 'continent'], registers })
-    this.#fallbacks = new Counter({ name: 'mirrorgate_fallbacks_total', help: 'Requests no mirror could serve: sent to the fallback, or answered 503', labelNames: ['outcome'], registers })
+    this.#requests = new Tally('mirrorgate_http_requests_total', 'HTTP requests by route and status', ['route', 'status'], registers)
+    this.#redirects = new Tally('mirrorgate_redirects_total', 'Redirects to mirrors by mirror id and client continent', ['mirror', 'continent'], registers)
+    this.#fallbacks = new Tally('mirrorgate_fallbacks_total', 'Requests no mirror could serve: sent to the fallback, or answered 503', ['outcome'], registers)
     this.selectionSeconds = new Histogram({
       name: 'mirrorgate_selection_seconds',
       help: 'Time to rank mirrors for a client network (selection-cache misses only)',
@@ -53,24 +82,9 @@ export class Metrics {
     // aggregates, it keeps one copy instead of summing them.
     const info = new Gauge({ name: 'mirrorgate_instance_info', help: 'This instance: id, region and country (value 1)', labelNames: ['id', 'region', 'country'], registers, aggregator: 'first' })
     info.set({ id: instance.id, region: instance.region, country: instance.country ?? 'none' }, 1)
-    this.#offRegion = new Counter({
-      name: 'mirrorgate_offregion_requests_total',
-      help: "Redirects for clients outside this instance's continent: how well GeoDNS places clients",
-      labelNames: ['client_continent'],
-      registers
-    })
-    this.#dnsQueries = new Counter({
-      name: 'mirrorgate_dns_queries_total',
-      help: 'DNS messages by response code (DROPPED: no reply sent) and query type (OTHER: uncommon types, NONE: no question)',
-      labelNames: ['rcode', 'qtype'],
-      registers
-    })
-    this.#dnsEcsQueries = new Counter({
-      name: 'mirrorgate_dns_ecs_queries_total',
-      help: 'DNS messages that carried an EDNS Client Subnet option, by response code (FORMERR: malformed option)',
-      labelNames: ['rcode'],
-      registers
-    })
+    this.#offRegion = new Tally('mirrorgate_offregion_requests_total', "Redirects for clients outside this instance's continent: how well GeoDNS places clients", ['client_continent'], registers)
+    this.#dnsQueries = new Tally('mirrorgate_dns_queries_total', 'DNS messages by response code (DROPPED: no reply sent) and query type (OTHER: uncommon types, NONE: no question)', ['rcode', 'qtype'], registers)
+    this.#dnsEcsQueries = new Tally('mirrorgate_dns_ecs_queries_total', 'DNS messages that carried an EDNS Client Subnet option, by response code (FORMERR: malformed option)', ['rcode'], registers)
     this.#reloads = new Counter({ name: 'mirrorgate_table_reloads_total', help: 'Mirror table reloads by result', labelNames: ['result'], registers })
     new Gauge({
       name: 'mirrorgate_mirror_up', help: '1 when the mirror passes its probes for this scheme, 0 when down, -1 unknown', labelNames: ['mirror', 'scheme'], registers, aggregator: 'first',
@@ -106,35 +120,24 @@ export class Metrics {
     this.#reloads.inc({ result: ok ? 'ok' : 'rejected' })
   }
 
-  /** A counter's child for two label values, bound once; the hot path builds no strings. */
-  #child<L extends string> (counter: Counter<L>, a: string, b: string, labels: () => Record<L, string>): Counter.Internal {
-    let byA = this.#bound.get(counter)
-    if (byA === undefined) this.#bound.set(counter, byA = new Map())
-    let byB = byA.get(a)
-    if (byB === undefined) byA.set(a, byB = new Map())
-    let child = byB.get(b)
-    if (child === undefined) byB.set(b, child = counter.labels(labels()))
-    return child
-  }
-
   request (route: string, status: number): void {
-    this.#child(this.#requests, route, STATUS_TEXT[status] ?? String(status), () => ({ route, status: String(status) })).inc()
+    this.#requests.add(route, STATUS_TEXT[status] ?? String(status))
   }
 
   redirect (mirror: string, continent: string): void {
-    this.#child(this.#redirects, mirror, continent, () => ({ mirror, continent })).inc()
+    this.#redirects.add(mirror, continent)
   }
 
   fallback (outcome: 'fallback' | 'unavailable'): void {
-    this.#child(this.#fallbacks, outcome, '', () => ({ outcome })).inc()
+    this.#fallbacks.add(outcome)
   }
 
   dnsQuery (rcode: string, qtype: string, ecs: boolean): void {
-    this.#child(this.#dnsQueries, rcode, qtype, () => ({ rcode, qtype })).inc()
-    if (ecs) this.#child(this.#dnsEcsQueries, rcode, '', () => ({ rcode })).inc()
+    this.#dnsQueries.add(rcode, qtype)
+    if (ecs) this.#dnsEcsQueries.add(rcode)
   }
 
   offRegion (continent: string): void {
-    this.#child(this.#offRegion, continent, '', () => ({ client_continent: continent })).inc()
+    this.#offRegion.add(continent)
   }
 }

@@ -33,6 +33,8 @@ export class PathClassifier {
   // One alternation per class: a single regex run per request instead of one per glob.
   readonly #versioned: RegExp
   readonly #volatile: RegExp
+  /** apk asks for the same few thousand paths over and over: remember their class. */
+  readonly #memo = new Map<string, PathClass>()
 
   constructor (versioned: readonly string[], volatile: readonly string[]) {
     this.#versioned = anyOf(versioned)
@@ -40,11 +42,17 @@ export class PathClassifier {
   }
 
   classify (rest: string): PathClass {
-    if (this.#volatile.test(rest)) return 'volatile'
-    if (this.#versioned.test(rest)) return 'versioned'
-    return 'volatile'
+    let cls = this.#memo.get(rest)
+    if (cls === undefined) {
+      cls = this.#volatile.test(rest) || !this.#versioned.test(rest) ? 'volatile' : 'versioned'
+      if (this.#memo.size >= MEMO_SIZE) this.#memo.clear()
+      this.#memo.set(rest, cls)
+    }
+    return cls
   }
 }
+
+const MEMO_SIZE = 10_000
 
 function anyOf (globs: readonly string[]): RegExp {
   if (globs.length === 0) return /(?!)/
