@@ -5,9 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { PathClassifier } from '../core/freshness.js'
 import { regionPlace } from '../core/regions.js'
-import type { Place } from '../core/types.js'
 import type { Fleet } from '../fleet.js'
-import type { Redirector } from '../redirector.js'
+import type { Decision, Redirector, Target } from '../redirector.js'
 import type { Metrics } from '../metrics.js'
 import type { TrafficShare } from '../traffic.js'
 import type { TrustedProxies } from './client-address.js'
@@ -48,6 +47,55 @@ export function hostHint (host: string | undefined, downloadName: string): strin
 export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
   const { redirector, proxies, metrics, fallback, linkCount, classifier, fleet, traffic, instanceId, instanceContinent, downloadName } = deps
 
+  /** apk sends If-Modified-Since only to us, never to the mirror: answer it here when we can. */
+  function notModified (res: ServerResponse, ims: string | undefined): boolean {
+    const reference = fleet.reference
+    if (ims === undefined || reference === null) return false
+    const since = Date.parse(ims)
+    // Nothing is newer than the reference sync point, so an index at least that new is current.
+    if (!Number.isFinite(since) || since < Math.floor(reference / 1000) * 1000) return false
+    metrics.request('redirect', 304)
+    res.writeHead(304, { 'Cache-Control': 'private, no-store', 'Last-Modified': new Date(reference).toUTCString() })
+    res.end()
+    return true
+  }
+
+  function noMirror (res: ServerResponse, suffix: string): void {
+    if (fallback === null) {
+      metrics.fallback('unavailable')
+      metrics.request('redirect', 503)
+      return sendError(res, 'MG_ERR_NO_MIRROR', RETRY)
+    }
+    metrics.fallback('fallback')
+    metrics.request('redirect', 302)
+    res.writeHead(302, { Location: fallback + suffix, 'Content-Length': '0', 'Cache-Control': 'private, no-store', 'X-Mirrorgate-Instance': instanceId })
+    res.end()
+  }
+
+  function sendRedirect (res: ServerResponse, decision: Decision, suffix: string): void {
+    const targets = decision.targets
+    const first = targets[0] as Target
+    let link = ''
+    const n = Math.min(targets.length, linkCount + 1)
+    for (let i = 1; i < n; i++) {
+      const t = targets[i] as Target
+      link += (i === 1 ? '<' : ', <') + t.base + suffix + '>; rel=duplicate; pri=' + i + '; geo=' + t.geo
+    }
+    metrics.redirect(first.id, decision.continent)
+    metrics.request('redirect', 302)
+    traffic.count(first.id)
+    const headers: Record<string, string> = {
+      Location: first.base + suffix,
+      'Content-Length': '0',
+      'Cache-Control': 'private, no-store',
+      'X-Mirrorgate-Mirror': first.id,
+      'X-Mirrorgate-Instance': instanceId
+    }
+    if (link !== '') headers.Link = link
+    res.writeHead(302, headers)
+    res.end()
+  }
+
   return function redirect (req, res, rest, query, pathHint) {
     const method = req.method
     if (method !== 'GET' && method !== 'HEAD') {
@@ -62,63 +110,19 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       return sendError(res, client.code)
     }
     const cls = classifier.classify(rest)
-    // apk sends If-Modified-Since only to us, never to the mirror: answer it here. Nothing
-    // is newer than the reference sync point, so an index at least that new is current.
-    const ims = h['if-modified-since']
-    if (ims !== undefined && cls === 'volatile') {
-      const reference = fleet.reference
-      const since = Date.parse(ims)
-      if (reference !== null && Number.isFinite(since) && since >= Math.floor(reference / 1000) * 1000) {
-        metrics.request('redirect', 304)
-        res.writeHead(304, { 'Cache-Control': 'private, no-store', 'Last-Modified': new Date(reference).toUTCString() })
-        return res.end()
-      }
-    }
-    let pinned: Place | null = null
+    if (cls === 'volatile' && notModified(res, h['if-modified-since'])) return
     const hint = pathHint ?? hostHint(h.host, downloadName)
-    if (hint !== null) {
-      pinned = regionPlace(hint)
-      if (pinned === null) {
-        metrics.request('redirect', 400)
-        return sendError(res, 'MG_ERR_BAD_REGION_HINT')
-      }
+    const pinned = hint === null ? null : regionPlace(hint)
+    if (hint !== null && pinned === null) {
+      metrics.request('redirect', 400)
+      return sendError(res, 'MG_ERR_BAD_REGION_HINT')
     }
     const decision = redirector.decide(client.ip, client.scheme, cls, pinned === null ? null : { hint: hint as string, place: pinned })
     // Hinted requests chose their region themselves; only GeoDNS placements are measured.
     if (pinned === null && decision.continent !== instanceContinent) metrics.offRegion(decision.continent)
     // rest and query were validated by parseTarget: only RFC 3986 characters remain.
     const suffix = query === '' ? rest : rest + '?' + query
-    const targets = decision.targets
-    const first = targets[0]
-    if (first === undefined) {
-      if (fallback === null) {
-        metrics.fallback('unavailable')
-        metrics.request('redirect', 503)
-        return sendError(res, 'MG_ERR_NO_MIRROR', RETRY)
-      }
-      metrics.fallback('fallback')
-      metrics.request('redirect', 302)
-      res.writeHead(302, { Location: fallback + suffix, 'Content-Length': '0', 'Cache-Control': 'private, no-store', 'X-Mirrorgate-Instance': instanceId })
-      return res.end()
-    }
-    let link = ''
-    const n = Math.min(targets.length, linkCount + 1)
-    for (let i = 1; i < n; i++) {
-      const t = targets[i] as typeof first
-      link += (i === 1 ? '<' : ', <') + t.base + suffix + '>; rel=duplicate; pri=' + i + '; geo=' + t.geo
-    }
-    metrics.redirect(first.id, decision.continent)
-    traffic.count(first.id)
-    metrics.request('redirect', 302)
-    const headers: Record<string, string> = {
-      Location: first.base + suffix,
-      'Content-Length': '0',
-      'Cache-Control': 'private, no-store',
-      'X-Mirrorgate-Mirror': first.id,
-      'X-Mirrorgate-Instance': instanceId
-    }
-    if (link !== '') headers.Link = link
-    res.writeHead(302, headers)
-    res.end()
+    if (decision.targets.length === 0) return noMirror(res, suffix)
+    sendRedirect(res, decision, suffix)
   }
 }
