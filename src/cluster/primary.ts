@@ -21,6 +21,10 @@ export interface Primary {
 }
 
 export async function runPrimary (config: Config, workers: number, log: Logger): Promise<Primary> {
+  // Workers accept from the shared listening socket themselves. Node's default round-robin
+  // has the primary accept every connection and pass it over IPC: a cost per connection that
+  // apk, which opens a new connection for every request, would pay in full.
+  cluster.schedulingPolicy = cluster.SCHED_NONE
   // DNS runs here, next to the endpoint health it answers from (its sockets are exclusive).
   const geoip = config.dns.enabled ? openGeoIp(config) : null
   const state = await createLiveState(config, geoip, log)
