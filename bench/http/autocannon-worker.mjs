@@ -3,6 +3,7 @@
 // workload file through autocannon's setupRequest hook.
 //
 //   node autocannon-worker.mjs '{"url":"http://127.0.0.1:P","workload":"FILE","mode":"keepalive","seconds":5,"connections":64}'
+// Add "rate": N to offer a fixed N requests/s instead of as many as the server takes.
 
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
@@ -46,6 +47,8 @@ const result = await autocannon({
   duration: o.seconds,
   timeout: 5,
   headers: baseHeaders,
+  // A fixed offered load (requests/s over all connections), for latency below saturation.
+  ...(o.rate ? { overallRate: o.rate } : {}),
   ...(o.mode === 'close' ? { setupClient: fixReconnects } : {}),
   requests: [{
     setupRequest (req) {
