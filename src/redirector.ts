@@ -129,7 +129,11 @@ class PlaceEntry {
   readonly ranking: PlaceRanking
   readonly #targets = new Map<string, Target>()
 
-  constructor (ranking: PlaceRanking) { this.ranking = ranking }
+  // Only what ordering needs is kept: the exclusions (explain's business) would otherwise
+  // stay in memory once per cached place.
+  constructor (ranking: PlaceRanking) {
+    this.ranking = { group: ranking.group, alternatives: ranking.alternatives, excluded: [], groupReason: ranking.groupReason }
+  }
 
   target (r: Ranked): Target {
     let t = this.#targets.get(r.mirror.id)
