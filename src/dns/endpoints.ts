@@ -121,7 +121,12 @@ export class EndpointDirectory {
         id: m.id, kind: 'mirror', country: m.country, latitude: m.latitude, longitude: m.longitude, weight: m.weight,
         ...split(m.addresses),
         healthy: verdict === null,
-        reason: verdict === null ? null : verdict.reason
+        // A drain's reason is the operator's note: endpoints are public, so only the fact shows.
+        reason: verdict === null
+          ? null
+          : s.drain !== null
+            ? (s.drain.until === null ? 'drained' : `drained until ${new Date(s.drain.until).toISOString()}`)
+            : verdict.reason
       })
     }
     const signature = list.map((e) => `${e.id}:${e.healthy ? 1 : 0}:${e.ipv4.join(',')}:${e.ipv6.join(',')}`).join('|')
