@@ -27,7 +27,9 @@ export interface LiveState {
   readonly tables: TableSource
   readonly prober: Prober | null
   readonly metrics: Metrics
-  /** Called with the text of every accepted table (a primary forwards it to its workers). */
+  /** The text of the table in force, exactly as validated (a primary forwards it to its workers). */
+  readonly tableText: string
+  /** Called with the text of every accepted table. */
   onTable (listener: (text: string) => void): void
   /** Called with every probe result, after the fleet has applied it. */
   onProbe (listener: (target: ProbeTarget, result: ProbeResult) => void): void
@@ -36,7 +38,9 @@ export interface LiveState {
 }
 
 export async function createLiveState (config: Config, geoip: GeoIp | null, log: Logger | null): Promise<LiveState> {
-  const { table } = await readTableFile(config.table)
+  const first = await readTableFile(config.table)
+  const table = first.table
+  let tableText = first.text
   const fleet = new Fleet(table, { ...config.probes, ...config.freshness })
   const metrics = new Metrics(geoip, fleet, config.instance)
   const probeListeners: Array<(target: ProbeTarget, result: ProbeResult) => void> = []
@@ -52,6 +56,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
   const tables = new TableSource(config.table, {
     apply: (t, text) => {
       fleet.setTable(t)
+      tableText = text
       for (const l of tableListeners) l(text)
     },
     report: (trigger, result) => {
@@ -83,6 +88,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
   return {
     fleet,
     directory,
+    get tableText () { return tableText },
     tables,
     prober,
     metrics,

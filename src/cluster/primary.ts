@@ -3,7 +3,6 @@
 // each new one listening before its predecessor stops, so no request is refused.
 
 import cluster, { type Worker } from 'node:cluster'
-import { readFileSync } from 'node:fs'
 import { AggregatorRegistry } from 'prom-client'
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
@@ -30,7 +29,6 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   const state = await createLiveState(config, geoip, log)
   const dns = geoip === null ? null : createDns(config, geoip, state, log)
   const control = new LocalControl(state.fleet, state.tables, state.prober)
-  let tableText = readFileSync(config.table, 'utf8')
   const ready = new Set<Worker>()
   let stopping = false
   let port = config.port
@@ -38,10 +36,7 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   const broadcast = (message: ToWorker): void => {
     for (const w of ready) if (w.isConnected()) w.send(message)
   }
-  state.onTable((text) => {
-    tableText = text
-    broadcast({ t: 'table', table: text, file: config.table })
-  })
+  state.onTable((text) => broadcast({ t: 'table', table: text, file: config.table }))
   // Probe results travel as they are; the workers' fleets apply the same transitions.
   state.onProbe((target, result) => {
     broadcast(target.id === null ? { t: 'master', result } : { t: 'probe', id: target.id, scheme: target.scheme, result })
@@ -87,7 +82,7 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
     const worker = cluster.fork()
     worker.on('message', (m: ToPrimary) => {
       if (m.t === 'ready') {
-        worker.send({ t: 'state', table: tableText, file: config.table, fleet: state.fleet.exportState() } satisfies ToWorker)
+        worker.send({ t: 'state', table: state.tableText, file: config.table, fleet: state.fleet.exportState() } satisfies ToWorker)
         ready.add(worker)
       } else if (m.t === 'collected') {
         collecting.get(m.seq)?.(m.metrics)
