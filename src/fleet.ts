@@ -199,18 +199,21 @@ export class Fleet {
 
   status (): MirrorStatus[] {
     const reference = this.reference
-    return this.#table.mirrors.map((m) => ({
-      mirror: m,
-      http: m.http === null ? null : this.health(m.id, 'http'),
-      https: m.https === null ? null : this.health(m.id, 'https'),
-      syncTime: this.syncTime(m.id),
-      lagMs: lagMs(this.syncTime(m.id), reference),
-      drain: this.#drains.get(m.id) ?? null,
-      serving: {
-        http: { volatile: this.#verdicts.http.volatile.get(m.id) ?? null, versioned: this.#verdicts.http.versioned.get(m.id) ?? null },
-        https: { volatile: this.#verdicts.https.volatile.get(m.id) ?? null, versioned: this.#verdicts.https.versioned.get(m.id) ?? null }
+    return this.#table.mirrors.map((m) => {
+      const syncTime = this.syncTime(m.id)
+      return {
+        mirror: m,
+        http: m.http === null ? null : this.health(m.id, 'http'),
+        https: m.https === null ? null : this.health(m.id, 'https'),
+        syncTime,
+        lagMs: lagMs(syncTime, reference),
+        drain: this.#drains.get(m.id) ?? null,
+        serving: {
+          http: { volatile: this.#verdicts.http.volatile.get(m.id) ?? null, versioned: this.#verdicts.http.versioned.get(m.id) ?? null },
+          https: { volatile: this.#verdicts.https.volatile.get(m.id) ?? null, versioned: this.#verdicts.https.versioned.get(m.id) ?? null }
+        }
       }
-    }))
+    })
   }
 }
 
