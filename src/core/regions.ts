@@ -21,7 +21,8 @@ for (const [code, [latitude, longitude]] of Object.entries(CONTINENT_CENTRES)) {
   places.set(code.toLowerCase(), Object.freeze({ country: null, continent: code as Continent, latitude, longitude, asn: null, source: 'region-hint' }))
 }
 for (const [code, c] of COUNTRIES) {
-  // Continent codes win where they clash with a country code (none do today, but be explicit).
+  // Continent codes win where they clash with a country code: af, as, na and sa name
+  // continents, so Afghanistan, American Samoa, Namibia and Saudi Arabia have no hint.
   if (!places.has(code.toLowerCase())) {
     places.set(code.toLowerCase(), Object.freeze({ country: code, continent: c.continent, latitude: c.latitude, longitude: c.longitude, asn: null, source: 'region-hint' }))
   }

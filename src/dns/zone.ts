@@ -9,7 +9,7 @@
 //                     SOA; NS; ANY: the SOA only (RFC 8482 §4.1: one RRset is enough, and the
 //                     SOA is small and always there); other types: NODATA.
 //   <hint>.<name>     A/AAAA ranked from a pinned place instead of the client's: a continent
-//                     (af an as eu na oc sa, at the centroids below) or an ISO 3166-1 country
+//                     (af an as eu na oc sa, at the centres in core/regions.ts) or an ISO 3166-1 country
 //                     (its centroid from core/countries.ts). af, as, na and sa mean continents,
 //                     so Afghanistan, American Samoa, Namibia and Saudi Arabia have no hint.
 //                     ANY: HINFO "RFC8482" (RFC 8482 §4.2); other types: NODATA.
