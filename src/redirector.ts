@@ -9,7 +9,7 @@
 // APKINDEX and the packages it lists come from one mirror, at one sync point.
 
 import { LRUCache } from 'lru-cache'
-import { networkKey, type Ip } from './core/ip.js'
+import { networkId, networkKey, type Ip } from './core/ip.js'
 import type { PathClass } from './core/freshness.js'
 import { orderForNetwork, rankForPlace, select, type PlaceRanking, type Ranked, type Selection, type SelectionPolicy } from './core/selection.js'
 import type { Client, MirrorTable, Place, Scheme } from './core/types.js'
@@ -28,8 +28,11 @@ export interface Target {
 /** A region the client pinned with a hint: its place replaces the GeoIP one. */
 export interface PinnedRegion { readonly hint: string, readonly place: Place }
 
+/**
+ * What the redirect needs. Shared: every client network whose place and rendezvous order
+ * give the same targets gets the same object, so the cache holds a key and a pointer per network.
+ */
 export interface Decision {
-  readonly place: Place
   /** Best first; empty when no mirror is eligible. */
   readonly targets: readonly Target[]
   /** Pre-rendered continent label for metrics. */
@@ -43,17 +46,27 @@ export interface Explanation {
   readonly appliedClass: PathClass
 }
 
+/** Rankings per place: class x scheme x family, as an index into a small array. */
+function kindOf (cls: PathClass, scheme: Scheme, family: 4 | 6): number {
+  return (cls === 'versioned' ? 4 : 0) + (scheme === 'https' ? 2 : 0) + (family === 6 ? 1 : 0)
+}
+
 export class Redirector {
   readonly #geoip: GeoIp
   readonly #policy: SelectionPolicy
   readonly #keep: number
   readonly #metrics: Metrics | null
-  readonly #cache: LRUCache<string, Decision>
+  /** Decisions by client network: a number (see #decide), or a string for hinted requests. */
+  readonly #cache: LRUCache<number | string, Decision>
   /**
-   * Rankings by place (GeoIP hands out one Place object per location record), then by class,
-   * scheme and family: most of a selection's work, shared by every network at that place.
+   * Rankings by place (GeoIP hands out one Place object per location record), by kind:
+   * most of a selection's work, shared by every network at that place.
    */
-  #byPlace = new WeakMap<Place, Map<string, PlaceEntry>>()
+  #byPlace = new WeakMap<Place, Array<PlaceRanking | undefined>>()
+  /** The distinct decisions of this table, by scheme, continent and target ids. */
+  #decisions = new Map<string, Decision>()
+  /** One Target per mirror and base URL. */
+  #targets = new Map<string, Target>()
   #table: MirrorTable
   #gates: Gates | undefined
 
@@ -75,6 +88,8 @@ export class Redirector {
     this.#gates = gates
     this.#cache.clear()
     this.#byPlace = new WeakMap()
+    this.#decisions = new Map()
+    this.#targets = new Map()
   }
 
   client (ip: Ip, scheme: Scheme, pinned: PinnedRegion | null = null): Client {
@@ -83,36 +98,57 @@ export class Redirector {
 
   /** The ranked targets for this client: the first is the redirect, the rest the Link alternatives. */
   decide (ip: Ip, scheme: Scheme, cls: PathClass = 'volatile', pinned: PinnedRegion | null = null): Decision {
-    const network = networkKey(ip)
-    const volatile = this.#decide(ip, scheme, network, 'volatile', pinned)
+    const id = networkId(ip)
+    const volatile = this.#decide(ip, id, scheme, 'volatile', pinned)
     if (cls === 'volatile' || volatile.targets.length > 0) return volatile
-    return this.#decide(ip, scheme, network, 'versioned', pinned)
+    return this.#decide(ip, id, scheme, 'versioned', pinned)
   }
 
-  #decide (ip: Ip, scheme: Scheme, network: string, cls: PathClass, pinned: PinnedRegion | null): Decision {
-    const key = (cls === 'volatile' ? 'i' : 'p') + (scheme === 'https' ? 's' : 'h') + (pinned === null ? '' : pinned.hint + '@') + network
+  #decide (ip: Ip, id: number, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null): Decision {
+    // A number on the common path (no string to build or hash): network id x class x scheme.
+    const kind = (cls === 'versioned' ? 2 : 0) + (scheme === 'https' ? 1 : 0)
+    const key = pinned === null ? id * 4 + kind : `${pinned.hint}@${id * 4 + kind}`
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
     const started = performance.now()
-    const client: Client = { place: pinned?.place ?? this.#geoip.locate(ip), family: ip.family, scheme, network }
-    const entry = this.#placeEntry(client, cls)
-    const targets = orderForNetwork(entry.ranking, network, this.#keep).ranked.map((r) => entry.target(r))
-    const decision: Decision = { place: client.place, targets, continent: client.place.continent ?? 'unknown' }
+    const client = this.client(ip, scheme, pinned)
+    const ranked = orderForNetwork(this.#ranking(client, cls), client.network, this.#keep).ranked
+    const decision = this.#intern(ranked, scheme, client.place.continent ?? 'unknown')
     this.#metrics?.selectionSeconds.observe((performance.now() - started) / 1000)
     this.#cache.set(key, decision)
     return decision
   }
 
-  #placeEntry (client: Client, cls: PathClass): PlaceEntry {
-    let byKind = this.#byPlace.get(client.place)
-    if (byKind === undefined) this.#byPlace.set(client.place, byKind = new Map())
-    const kind = `${cls} ${client.scheme} ${client.family}`
-    let entry = byKind.get(kind)
-    if (entry === undefined) {
-      entry = new PlaceEntry(rankForPlace(this.#table, client, this.#policy, this.#gates?.[cls], this.#keep))
-      byKind.set(kind, entry)
+  #ranking (client: Client, cls: PathClass): PlaceRanking {
+    let kinds = this.#byPlace.get(client.place)
+    if (kinds === undefined) this.#byPlace.set(client.place, kinds = [])
+    const kind = kindOf(cls, client.scheme, client.family)
+    let ranking = kinds[kind]
+    if (ranking === undefined) {
+      const full = rankForPlace(this.#table, client, this.#policy, this.#gates?.[cls], this.#keep)
+      // Only what ordering needs: the exclusions (explain's business) would otherwise stay
+      // in memory once per cached place.
+      ranking = kinds[kind] = { group: full.group, alternatives: full.alternatives, excluded: [], groupReason: '' }
     }
-    return entry
+    return ranking
+  }
+
+  #intern (ranked: readonly Ranked[], scheme: Scheme, continent: string): Decision {
+    let signature = scheme + ' ' + continent
+    for (const r of ranked) signature += ' ' + r.mirror.id
+    let decision = this.#decisions.get(signature)
+    if (decision === undefined) {
+      decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r))), continent })
+      this.#decisions.set(signature, decision)
+    }
+    return decision
+  }
+
+  #target (r: Ranked): Target {
+    const key = r.mirror.id + ' ' + r.base
+    let t = this.#targets.get(key)
+    if (t === undefined) this.#targets.set(key, t = Object.freeze({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() }))
+    return t
   }
 
   /** The full reasoning for one client and path class, uncached, for /api/v1/explain. */
@@ -121,26 +157,5 @@ export class Redirector {
     const volatile = select(this.#table, client, this.#policy, this.#gates?.volatile)
     if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile' }
     return { client, selection: select(this.#table, client, this.#policy, this.#gates?.versioned), appliedClass: 'versioned' }
-  }
-}
-
-/** A cached place ranking, with one shared Target per mirror it names. */
-class PlaceEntry {
-  readonly ranking: PlaceRanking
-  readonly #targets = new Map<string, Target>()
-
-  // Only what ordering needs is kept: the exclusions (explain's business) would otherwise
-  // stay in memory once per cached place.
-  constructor (ranking: PlaceRanking) {
-    this.ranking = { group: ranking.group, alternatives: ranking.alternatives, excluded: [], groupReason: ranking.groupReason }
-  }
-
-  target (r: Ranked): Target {
-    let t = this.#targets.get(r.mirror.id)
-    if (t === undefined) {
-      t = Object.freeze({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() })
-      this.#targets.set(r.mirror.id, t)
-    }
-    return t
   }
 }

@@ -146,6 +146,18 @@ export function networkKey (ip: Ip): string {
   return `${formatIp({ family: 6, bytes: masked })}/48`
 }
 
+/**
+ * The same client network as networkKey, as a number: cheap to compute and to hash, so the
+ * caches on the request path key by it. IPv4 /24s take 0 .. 2^24-1, IPv6 /48s the range above.
+ */
+export function networkId (ip: Ip): number {
+  const b = ip.bytes
+  if (ip.family === 4) return ((b[0] as number) << 16) | ((b[1] as number) << 8) | (b[2] as number)
+  const high = ((b[0] as number) << 8) | (b[1] as number)
+  const low = (((b[2] as number) << 24) | ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number)) >>> 0
+  return 0x1000000 + high * 0x100000000 + low
+}
+
 export function parseCidr (s: string): Cidr | null {
   const slash = s.indexOf('/')
   const ip = parseIp(slash === -1 ? s : s.slice(0, slash))

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import { Reader } from 'maxmind'
 import { COUNTRIES, CONTINENTS, type Continent } from '../core/countries.js'
-import { formatIp, isNonPublic, networkKey, type Ip } from '../core/ip.js'
+import { formatIp, isNonPublic, networkId, type Ip } from '../core/ip.js'
 import type { Place } from '../core/types.js'
 import type { InstanceConfig } from '../config/schema.js'
 import { MgError } from '../errors.js'
@@ -23,18 +23,14 @@ interface Database { readonly info: DatabaseInfo, readonly reader: Reader<Record
 
 const RECORD_CACHE = 50_000
 
-interface Location { country: string | null, continent: Continent | null, latitude: number | null, longitude: number | null }
-
-const locations = new WeakMap<object, Location>()
-
-/** Reads the location fields of either schema, once per decoded record. */
-function locationOf (rec: Record<string, any>): Location {
-  let loc = locations.get(rec)
-  if (loc === undefined) {
-    loc = readLocation(rec)
-    locations.set(rec, loc)
-  }
-  return loc
+interface Location {
+  readonly country: string | null
+  readonly continent: Continent | null
+  readonly latitude: number | null
+  readonly longitude: number | null
+  /** Its Place for clients without an ASN, and per ASN: filled in as clients arrive. */
+  place: Place | undefined
+  byAsn: Map<number, Place> | undefined
 }
 
 function readLocation (rec: Record<string, any>): Location {
@@ -46,7 +42,9 @@ function readLocation (rec: Record<string, any>): Location {
     country: typeof country === 'string' && COUNTRIES.has(country) ? country : null,
     continent: CONTINENTS.has(continent) ? continent : null,
     latitude: typeof lat === 'number' ? lat : null,
-    longitude: typeof lon === 'number' ? lon : null
+    longitude: typeof lon === 'number' ? lon : null,
+    place: undefined,
+    byAsn: undefined
   }
 }
 
@@ -85,8 +83,9 @@ export class GeoIp {
   readonly #asn4: Database[]
   readonly #asn6: Database[]
   readonly #instance: Place
-  readonly #cache: LRUCache<string, Place>
-  readonly #places = new WeakMap<Location, Map<number | null, Place>>()
+  readonly #cache: LRUCache<number, Place>
+  /** Location fields by decoded record (one per record, as maxmind caches records). */
+  readonly #locations = new WeakMap<object, Location>()
 
   constructor (files: readonly string[], instance: InstanceConfig, cacheSize: number) {
     const dbs = files.map(openDatabase)
@@ -120,7 +119,7 @@ export class GeoIp {
   /** The client's place, cached per client network (/24, /48). */
   locate (ip: Ip): Place {
     this.lookups++
-    const key = networkKey(ip)
+    const key = networkId(ip)
     const cached = this.#cache.get(key)
     if (cached !== undefined) {
       this.cacheHits++
@@ -138,7 +137,7 @@ export class GeoIp {
     for (const db of ip.family === 4 ? this.#v4 : this.#v6) {
       const rec = db.reader.get(text)
       if (rec !== null) {
-        loc = locationOf(rec)
+        loc = this.#locationOf(rec)
         if (loc.country !== null) break
       }
     }
@@ -150,11 +149,18 @@ export class GeoIp {
     if (loc === null || loc.country === null) return asn === null ? this.#instance : { ...this.#instance, asn }
     // One Place per location record and ASN: networks at the same place share the object,
     // which keeps the caches small and lets the redirector cache rankings by place.
-    let byAsn = this.#places.get(loc)
-    if (byAsn === undefined) this.#places.set(loc, byAsn = new Map())
-    let place = byAsn.get(asn)
-    if (place === undefined) byAsn.set(asn, place = this.#place(loc, asn))
+    if (asn === null) return (loc.place ??= this.#place(loc, null))
+    loc.byAsn ??= new Map()
+    let place = loc.byAsn.get(asn)
+    if (place === undefined) loc.byAsn.set(asn, place = this.#place(loc, asn))
     return place
+  }
+
+  /** Reads the location fields of either schema, once per decoded record. */
+  #locationOf (rec: Record<string, any>): Location {
+    let loc = this.#locations.get(rec)
+    if (loc === undefined) this.#locations.set(rec, loc = readLocation(rec))
+    return loc
   }
 
   #place (loc: Location, asn: number | null): Place {

@@ -4,7 +4,7 @@
 
 import t from 'tap'
 import net from 'node:net'
-import { cidrContains, formatIp, isNonPublic, networkKey, parseCidr, parseIp, type Cidr, type Ip } from '../../src/core/ip.js'
+import { cidrContains, formatIp, isNonPublic, networkId, networkKey, parseCidr, parseIp, type Cidr, type Ip } from '../../src/core/ip.js'
 
 // A small seeded generator (mulberry32): the generated set is the same on every run.
 function rng (seed: number): () => number {
@@ -277,6 +277,34 @@ t.test('networkKey: /24 for IPv4, /48 for IPv6', async (t) => {
     }
   }
   t.pass('2000 random /24 and /48 keys')
+})
+
+t.test('networkId: the same networks as networkKey, as distinct safe integers', async (t) => {
+  t.equal(networkId(ip('81.2.69.142')), networkId(ip('81.2.69.1')))
+  t.equal(networkId(ip('::ffff:81.2.69.142')), networkId(ip('81.2.69.0')), 'mapped addresses are IPv4')
+  t.equal(networkId(ip('0.0.0.1')), 0)
+  t.equal(networkId(ip('255.255.255.255')), 0xffffff)
+  t.equal(networkId(ip('::1')), 0x1000000, 'the lowest /48 sits just above every IPv4 id')
+  t.equal(networkId(ip('ffff:ffff:ffff::')), 0x1000000 + 2 ** 48 - 1)
+  t.ok(Number.isSafeInteger(networkId(ip('ffff:ffff:ffff::')) * 4 + 3), 'room for two flag bits (the redirector\'s class and scheme)')
+
+  // Two addresses share an id exactly when they share a key: over random pairs within and
+  // across networks, both families.
+  const g = generator(11)
+  const byId = new Map<number, string>()
+  for (let i = 0; i < 4000; i++) {
+    const text = i % 2 === 0
+      ? `${g.int(4)}.${g.int(4)}.${g.int(256)}.${g.int(256)}`
+      : [g.int(3), g.int(3), g.int(0x10000), g.int(0x10000), g.int(0x10000), 0, 0, g.int(0x10000)].map((n) => n.toString(16)).join(':')
+    const a = ip(text)
+    const known = byId.get(networkId(a))
+    if (known !== undefined && known !== networkKey(a)) {
+      t.fail(`${text}: id shared by ${known} and ${networkKey(a)}`)
+      return
+    }
+    byId.set(networkId(a), networkKey(a))
+  }
+  t.equal(new Set(byId.values()).size, byId.size, `${byId.size} networks, one id each`)
 })
 
 // ---------- parseCidr / cidrContains ----------
