@@ -21,16 +21,17 @@ export interface DatabaseInfo {
 
 interface Database { readonly info: DatabaseInfo, readonly reader: Reader<Record<string, any>> }
 
-const RECORD_CACHE = 50_000
+// Decoded records by offset: the busiest cities' records, so most GeoIP misses skip decoding.
+// Kept small: a decoded city record is a tree of a dozen objects, and we keep only a Place.
+const RECORD_CACHE = 5_000
+/** Places interned by value; past this many distinct ones the table starts over. */
+const PLACE_TABLE = 200_000
 
 interface Location {
   readonly country: string | null
   readonly continent: Continent | null
   readonly latitude: number | null
   readonly longitude: number | null
-  /** Its Place for clients without an ASN, and per ASN: filled in as clients arrive. */
-  place: Place | undefined
-  byAsn: Map<number, Place> | undefined
 }
 
 function readLocation (rec: Record<string, any>): Location {
@@ -42,9 +43,7 @@ function readLocation (rec: Record<string, any>): Location {
     country: typeof country === 'string' && COUNTRIES.has(country) ? country : null,
     continent: CONTINENTS.has(continent) ? continent : null,
     latitude: typeof lat === 'number' ? lat : null,
-    longitude: typeof lon === 'number' ? lon : null,
-    place: undefined,
-    byAsn: undefined
+    longitude: typeof lon === 'number' ? lon : null
   }
 }
 
@@ -84,8 +83,11 @@ export class GeoIp {
   readonly #asn6: Database[]
   readonly #instance: Place
   readonly #cache: LRUCache<number, Place>
-  /** Location fields by decoded record (one per record, as maxmind caches records). */
-  readonly #locations = new WeakMap<object, Location>()
+  /**
+   * One Place per location and ASN, so networks at the same place share the object: the
+   * caches stay small and the redirector can cache rankings by place.
+   */
+  readonly #places = new Map<string, Place>()
 
   constructor (files: readonly string[], instance: InstanceConfig, cacheSize: number) {
     const dbs = files.map(openDatabase)
@@ -137,7 +139,7 @@ export class GeoIp {
     for (const db of ip.family === 4 ? this.#v4 : this.#v6) {
       const rec = db.reader.get(text)
       if (rec !== null) {
-        loc = this.#locationOf(rec)
+        loc = readLocation(rec)
         if (loc.country !== null) break
       }
     }
@@ -147,20 +149,13 @@ export class GeoIp {
       if (typeof n === 'number') { asn = n; break }
     }
     if (loc === null || loc.country === null) return asn === null ? this.#instance : { ...this.#instance, asn }
-    // One Place per location record and ASN: networks at the same place share the object,
-    // which keeps the caches small and lets the redirector cache rankings by place.
-    if (asn === null) return (loc.place ??= this.#place(loc, null))
-    loc.byAsn ??= new Map()
-    let place = loc.byAsn.get(asn)
-    if (place === undefined) loc.byAsn.set(asn, place = this.#place(loc, asn))
+    const key = `${loc.country} ${loc.latitude} ${loc.longitude} ${asn}`
+    let place = this.#places.get(key)
+    if (place === undefined) {
+      if (this.#places.size >= PLACE_TABLE) this.#places.clear()
+      this.#places.set(key, place = this.#place(loc, asn))
+    }
     return place
-  }
-
-  /** Reads the location fields of either schema, once per decoded record. */
-  #locationOf (rec: Record<string, any>): Location {
-    let loc = this.#locations.get(rec)
-    if (loc === undefined) this.#locations.set(rec, loc = readLocation(rec))
-    return loc
   }
 
   #place (loc: Location, asn: number | null): Place {

@@ -10,9 +10,15 @@ export type ClientAddress =
   | { readonly ok: false, readonly code: 'MG_ERR_BAD_FORWARDED_FOR' | 'MG_ERR_BAD_FORWARDED_PROTO' }
 
 const MAX_HOPS = 32
+/** Trusted peers remembered by their address text; a proxy fleet is far smaller than this. */
+const TRUSTED_PEER_MEMO = 1024
+
+const LOOPBACK: Ip = Object.freeze({ family: 4, bytes: new Uint8Array([127, 0, 0, 1]) })
 
 export class TrustedProxies {
   readonly #cidrs: readonly Cidr[]
+  /** Peer address texts already found trusted: behind a proxy every request comes from one of a few. */
+  readonly #trustedPeers = new Set<string>()
 
   constructor (cidrs: readonly string[]) {
     this.#cidrs = cidrs.map((c) => {
@@ -27,16 +33,28 @@ export class TrustedProxies {
     return false
   }
 
+  /** The peer itself when it is the client (not a trusted proxy), else null. */
+  #untrustedPeer (peer: string | undefined): Ip | null {
+    // A socket without a parseable address should not happen; treat it as unplaceable loopback.
+    if (peer === undefined) return LOOPBACK
+    if (this.#trustedPeers.has(peer)) return null
+    const ip = parseIp(peer)
+    if (ip === null) return LOOPBACK
+    if (!this.trusts(ip)) return ip
+    if (this.#trustedPeers.size >= TRUSTED_PEER_MEMO) this.#trustedPeers.clear()
+    this.#trustedPeers.add(peer)
+    return null
+  }
+
   /** The client for a request from `peer` with these (possibly absent) forwarding headers. */
   resolve (peer: string | undefined, forwardedFor: string | undefined, forwardedProto: string | undefined, encrypted: boolean): ClientAddress {
-    const peerIp = peer === undefined ? null : parseIp(peer)
-    // A socket without a parseable address should not happen; treat it as unplaceable loopback.
-    let ip: Ip = peerIp ?? { family: 4, bytes: new Uint8Array([127, 0, 0, 1]) }
     let scheme: Scheme = encrypted ? 'https' : 'http'
-    if (peerIp === null || !this.trusts(peerIp)) return { ok: true, ip, scheme }
+    const direct = this.#untrustedPeer(peer)
+    if (direct !== null) return { ok: true, ip: direct, scheme }
 
+    let ip: Ip | null = null
     if (forwardedFor !== undefined && forwardedFor !== '') {
-      const hops = forwardedFor.split(',')
+      const hops = forwardedFor.indexOf(',') === -1 ? [forwardedFor] : forwardedFor.split(',')
       if (hops.length > MAX_HOPS) return { ok: false, code: 'MG_ERR_BAD_FORWARDED_FOR' }
       for (let i = hops.length - 1; i >= 0; i--) {
         const hop = parseIp((hops[i] as string).trim())
@@ -52,6 +70,7 @@ export class TrustedProxies {
       if (proto !== 'http' && proto !== 'https') return { ok: false, code: 'MG_ERR_BAD_FORWARDED_PROTO' }
       scheme = proto
     }
-    return { ok: true, ip, scheme }
+    // No forwarded address: the trusted proxy itself is the client.
+    return { ok: true, ip: ip ?? parseIp(peer as string) as Ip, scheme }
   }
 }
