@@ -202,6 +202,29 @@ t.test('the cache is per client network and counted', async (t) => {
   t.same([tiny.lookups, tiny.cacheHits], [4, 1], 'cacheSize 1 keeps only the latest network')
 })
 
+t.test('networks at one location share one Place, even when its record was decoded anew', async (t) => {
+  // Far more networks than the decoded-record cache holds, over the embedded database:
+  // equal places must still be one object (the redirector caches rankings by it).
+  const geo = new GeoIp(EMBEDDED_GEOIP, INSTANCE, 100)
+  const byValue = new Map<string, object>()
+  let split = 0
+  let checked = 0
+  for (let i = 0; i < 20_000; i++) {
+    const a = 1 + (Math.imul(i, 2654435761) >>> 24) % 223
+    if (a === 10 || a === 127) continue
+    const place = geo.locate(ip(`${a}.${(i * 7) & 0xff}.${(i * 13) & 0xff}.1`))
+    if (place.source !== 'geoip') continue
+    checked++
+    const key = JSON.stringify(place)
+    const seen = byValue.get(key)
+    if (seen === undefined) byValue.set(key, place)
+    else if (seen !== place) split++
+  }
+  t.ok(checked > 10_000, `${checked} placed networks`)
+  t.ok(byValue.size < checked, `${byValue.size} distinct places among them`)
+  t.equal(split, 0, 'no place value has two objects')
+})
+
 t.test('files that cannot be used', async (t) => {
   const d = t.testdir({ 'not.mmdb': 'this is not a MaxMind database\n', 'empty.mmdb': '' })
   for (const name of ['not.mmdb', 'empty.mmdb', 'missing.mmdb']) {
