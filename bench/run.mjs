@@ -28,6 +28,7 @@ import { fmt, fmtBytes, median, sum, table } from './lib/stats.mjs'
 import { buildRef, buildWorkingTree } from './lib/build.mjs'
 import { bareTarget, mirrorgateTarget, nginxTarget, nginxUnavailable } from './lib/targets.mjs'
 import { mirrorBases, verifyTarget } from './lib/verify.mjs'
+import { measureStartup } from './lib/startup.mjs'
 import { buildWorkload, writeWorkloadFile } from './lib/workload.mjs'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -400,6 +401,16 @@ for (let round = 0; round < cfg.rounds; round++) {
   }
 }
 
+// ---- start-up ---------------------------------------------------------------------------
+
+let startup = null
+const mgTarget = targets.find((t) => t.name === 'mirrorgate')
+if (mgTarget !== undefined) {
+  log('\nstart-up: spawn to first 200 from /readyz ...')
+  startup = await measureStartup({ target: mgTarget, runs: quick ? 1 : 5, cpu: cfg.serverCpu, pin: cfg.pin })
+  log(`  ${startup.runs.map((r) => `${fmt(r.ms)} ms`).join(', ')}: median ${fmt(startup.medianMs)} ms`)
+}
+
 // ---- core micro-benchmark ---------------------------------------------------------------
 
 let core = null
@@ -531,6 +542,10 @@ for (const s of summary) {
   else if (s.runsUsed < s.runs) findings.push(`${s.target} ${s.mode} (${s.tool}): ${s.runs - s.runsUsed} of ${s.runs} runs disturbed by other processes and left out of the medians`)
   if (s.listenDrops > 0) findings.push(`${s.target} ${s.mode} (${s.tool}): ${s.listenDrops} listen-queue drops`)
 }
+if (startup !== null) {
+  if (startup.medianMs > 2000) findings.push(`start-up: median ${fmt(startup.medianMs)} ms from spawn to ready, over the 2 s target`)
+  sections.push({ title: `start-up (mirrorgate, ${startup.runs.length} fresh processes: spawn to ready, polled every 10 ms)`, t: table(['run', 'ms to ready', 'RSS at ready'], startup.runs.map((r, i) => [String(i + 1), fmt(r.ms), fmtBytes(r.rss)]).concat([['median', fmt(startup.medianMs), '']])) })
+}
 if (core !== null) {
   sections.push({ title: `selection micro-benchmark (${core.networks} client networks, ${core.mirrors} mirrors, ${core.enabled} enabled)`, t: table(['case', 'ns/op', 'ops/s', 'vs haversine-loop'], core.results.map((c) => [c.name, fmt(c.nsPerOp, 0), fmt(1e9 / c.nsPerOp), fmt(c.nsPerOp / core.results[0].nsPerOp, 1) + 'x'])) })
 }
@@ -544,7 +559,7 @@ for (const n of notes) log(`note: ${n}`)
 // ---- files ------------------------------------------------------------------------------
 
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-')
-const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), config: cfg, environment: env, workload: workloadStats, verifications, notes, findings, summary, runs, core }
+const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), config: cfg, environment: env, workload: workloadStats, verifications, notes, findings, summary, runs, core, startup }
 const md = [
   `# mirrorgate benchmark, ${startedAt.toISOString()}`,
   '',

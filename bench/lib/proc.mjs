@@ -159,7 +159,7 @@ export async function stopProcess (proc, graceMs = 3000) {
 }
 
 /** Polls `check()` until it returns true, the process dies, or `timeoutMs` passes. */
-export async function waitUntil (check, proc, timeoutMs, what) {
+export async function waitUntil (check, proc, timeoutMs, what, intervalMs = 100) {
   const deadline = Date.now() + timeoutMs
   let lastError = null
   while (Date.now() < deadline) {
@@ -171,7 +171,7 @@ export async function waitUntil (check, proc, timeoutMs, what) {
     } catch (err) {
       lastError = err
     }
-    await sleep(100)
+    await sleep(intervalMs)
   }
   throw new Error(`${what} not ready after ${timeoutMs} ms${lastError ? ` (${lastError.message})` : ''}:\n${proc.output()}`)
 }

@@ -52,11 +52,11 @@ export function mirrorgateTarget ({ root, config }) {
   return {
     name: 'mirrorgate',
     describe: 'dist/main.js' + (config ? ` --config ${config}` : ' (default table and GeoIP)'),
-    async start ({ port, cpu, pin }) {
+    async start ({ port, cpu, pin, pollMs = 100 }) {
       const extra = config ? ['--config', config] : []
       const [cmd, args] = pinned(cpu, process.execPath, [join(root, 'dist', 'main.js'), ...extra, '--host', '127.0.0.1', '--port', String(port)], pin)
       const proc = startProcess(cmd, args, { cwd: root, env: { LOG_LEVEL: 'warn' } })
-      await waitUntil(async () => (await get(`http://127.0.0.1:${port}/readyz`)).status === 200, proc, 30_000, 'mirrorgate')
+      await waitUntil(async () => (await get(`http://127.0.0.1:${port}/readyz`)).status === 200, proc, 30_000, 'mirrorgate', pollMs)
       return proc
     }
   }
