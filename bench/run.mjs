@@ -29,6 +29,7 @@ import { buildRef, buildWorkingTree } from './lib/build.mjs'
 import { bareTarget, mirrorgateTarget, nginxTarget, nginxUnavailable } from './lib/targets.mjs'
 import { mirrorBases, verifyTarget } from './lib/verify.mjs'
 import { measureStartup } from './lib/startup.mjs'
+import { measureCluster } from './lib/cluster.mjs'
 import { buildWorkload, writeWorkloadFile } from './lib/workload.mjs'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -51,6 +52,9 @@ const USAGE = `usage: node bench/run.mjs [options]
                        git archive and built under bench/results/ref-<sha>/)
   --no-cold            skip the cold pass (each address once, fresh process)
   --no-core            skip the selection micro-benchmark
+  --workers N          cluster section: mirrorgate as 1 process and as N workers, unpinned
+                       (default: the number of CPUs; quick: skipped)
+  --no-cluster         skip the cluster section
   --no-build           measure the checkout's own dist/ as it is (default: copy src/, data/,
                        package.json, tsconfig.json to bench/results/tree/ and build there)
   --no-pin             do not pin with taskset
@@ -76,6 +80,8 @@ const { values: opt } = parseArgs({
     ref: { type: 'string' },
     'no-cold': { type: 'boolean', default: false },
     'no-core': { type: 'boolean', default: false },
+    workers: { type: 'string' },
+    'no-cluster': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     'quiet-wait': { type: 'string' },
@@ -122,6 +128,7 @@ const cfg = {
   modes: opt.modes.split(',').map((m) => m.trim()).filter(Boolean),
   cold: !opt['no-cold'] && !quick,
   core: !opt['no-core'],
+  clusterWorkers: opt['no-cluster'] || (quick && opt.workers === undefined) ? 0 : Number(opt.workers ?? cpus().length),
   pin: !opt['no-pin'] && hasTaskset,
   quietWait: Number(opt['quiet-wait'] ?? (quick ? 0 : 20)),
   serverCpu: Number(opt['server-cpu']),
@@ -401,6 +408,22 @@ for (let round = 0; round < cfg.rounds; round++) {
   }
 }
 
+// ---- all cores ----------------------------------------------------------------------------
+
+let clusterResult = null
+if (cfg.clusterWorkers > 1 && targets.some((t) => t.name === 'mirrorgate')) {
+  log(`\ncluster: mirrorgate as 1 process and as ${cfg.clusterWorkers} workers, unpinned, wrk sharing the CPUs ...`)
+  clusterResult = await measureCluster({
+    targets: [1, cfg.clusterWorkers].map((w) => ({ workers: w, target: mirrorgateTarget({ root: appRoot, config: opt.config, workers: w }) })),
+    workload: workloadFile,
+    modes: cfg.modes,
+    rounds: cfg.rounds,
+    seconds: cfg.seconds,
+    connections: cfg.connections,
+    log
+  })
+}
+
 // ---- start-up ---------------------------------------------------------------------------
 
 let startup = null
@@ -542,6 +565,13 @@ for (const s of summary) {
   else if (s.runsUsed < s.runs) findings.push(`${s.target} ${s.mode} (${s.tool}): ${s.runs - s.runsUsed} of ${s.runs} runs disturbed by other processes and left out of the medians`)
   if (s.listenDrops > 0) findings.push(`${s.target} ${s.mode} (${s.tool}): ${s.listenDrops} listen-queue drops`)
 }
+if (clusterResult !== null) {
+  const one = (mode) => clusterResult.rows.find((r) => r.workers === 1 && r.mode === mode)
+  sections.push({
+    title: `cluster (--workers; unpinned, wrk on the same ${ncpu} CPUs; medians over ${cfg.rounds} rounds, each after two warm-up passes)`,
+    t: table(['target', 'workers', 'mode', 'req/s (median)', 'runs', 'vs 1 worker'], clusterResult.rows.map((r) => [r.name, String(r.workers), r.mode, fmt(r.median), r.rps.map((x) => fmt(x)).join(', '), fmt(r.median / (one(r.mode)?.median ?? r.median), 2)]))
+  })
+}
 if (startup !== null) {
   if (startup.medianMs > 2000) findings.push(`start-up: median ${fmt(startup.medianMs)} ms from spawn to ready, over the 2 s target`)
   sections.push({ title: `start-up (mirrorgate, ${startup.runs.length} fresh processes: spawn to ready, polled every 10 ms)`, t: table(['run', 'ms to ready', 'RSS at ready'], startup.runs.map((r, i) => [String(i + 1), fmt(r.ms), fmtBytes(r.rss)]).concat([['median', fmt(startup.medianMs), '']])) })
@@ -559,7 +589,7 @@ for (const n of notes) log(`note: ${n}`)
 // ---- files ------------------------------------------------------------------------------
 
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-')
-const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), config: cfg, environment: env, workload: workloadStats, verifications, notes, findings, summary, runs, core, startup }
+const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), config: cfg, environment: env, workload: workloadStats, verifications, notes, findings, summary, runs, core, startup, cluster: clusterResult }
 const md = [
   `# mirrorgate benchmark, ${startedAt.toISOString()}`,
   '',
