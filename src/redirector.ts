@@ -46,6 +46,9 @@ export interface Explanation {
   readonly appliedClass: PathClass
 }
 
+/** Places whose rankings are kept; a ranking costs about 20 µs to compute again. */
+const PLACES_RANKED = 4096
+
 /** Rankings per place: class x scheme x family, as an index into a small array. */
 function kindOf (cls: PathClass, scheme: Scheme, family: 4 | 6): number {
   return (cls === 'versioned' ? 4 : 0) + (scheme === 'https' ? 2 : 0) + (family === 6 ? 1 : 0)
@@ -59,10 +62,11 @@ export class Redirector {
   /** Decisions by client network: a number (see #decide), or a string for hinted requests. */
   readonly #cache: LRUCache<number | string, Decision>
   /**
-   * Rankings by place (GeoIP hands out one Place object per location record), by kind:
-   * most of a selection's work, shared by every network at that place.
+   * Rankings by place (GeoIP hands out one Place object per location), by kind: most of a
+   * selection's work, shared by every network at that place. Bounded: the busy places stay,
+   * and a small live heap keeps garbage collection cheap under connection churn.
    */
-  #byPlace = new WeakMap<Place, Array<PlaceRanking | undefined>>()
+  readonly #byPlace: LRUCache<Place, Array<PlaceRanking | undefined>>
   /** The distinct decisions of this table, by scheme, continent and target ids. */
   #decisions = new Map<string, Decision>()
   /** One Target per mirror and base URL. */
@@ -70,7 +74,8 @@ export class Redirector {
   #table: MirrorTable
   #gates: Gates | undefined
 
-  constructor (opts: { geoip: GeoIp, table: MirrorTable, gates?: Gates, policy: SelectionPolicy, keep: number, cacheSize: number, metrics?: Metrics }) {
+  /** `placesRanked` bounds the per-place rankings (default PLACES_RANKED). */
+  constructor (opts: { geoip: GeoIp, table: MirrorTable, gates?: Gates, policy: SelectionPolicy, keep: number, cacheSize: number, placesRanked?: number, metrics?: Metrics }) {
     this.#geoip = opts.geoip
     this.#policy = opts.policy
     this.#keep = opts.keep
@@ -78,6 +83,7 @@ export class Redirector {
     this.#table = opts.table
     this.#gates = opts.gates
     this.#cache = new LRUCache({ max: opts.cacheSize })
+    this.#byPlace = new LRUCache({ max: opts.placesRanked ?? PLACES_RANKED })
   }
 
   get table (): MirrorTable { return this.#table }
@@ -87,7 +93,7 @@ export class Redirector {
     this.#table = table
     this.#gates = gates
     this.#cache.clear()
-    this.#byPlace = new WeakMap()
+    this.#byPlace.clear()
     this.#decisions = new Map()
     this.#targets = new Map()
   }

@@ -37,34 +37,36 @@ function addresses (n: number): Ip[] {
   return out
 }
 
-t.test('decisions match the pure selection, are cached per network and shared between networks', async (t) => {
-  const table = await loadTableFile(DEFAULTS.table)
-  const geoip = new GeoIp(EMBEDDED_GEOIP, DEFAULTS.instance, 10_000)
-  const redirector = new Redirector({ geoip, table, policy, keep: KEEP, cacheSize: 10_000 })
-  const ips = addresses(3000)
-  const distinct = new Set<Decision>()
-  let mismatches = 0
-  let uncached = 0
-  for (const ip of ips) {
-    for (const scheme of ['http', 'https'] as Scheme[]) {
-      const decision = redirector.decide(ip, scheme)
-      distinct.add(decision)
-      const client = { place: geoip.locate(ip), family: ip.family, scheme, network: networkKey(ip) }
-      const expected = select(table, client, policy, undefined, KEEP).ranked.map((r) => `${r.mirror.id} ${r.base}`)
-      const got = decision.targets.map((t) => `${t.id} ${t.base}`)
-      if (expected.join('|') !== got.join('|')) {
-        mismatches++
-        if (mismatches <= 3) t.same(got, expected, `${formatIp(ip)} ${scheme}`)
+for (const placesRanked of [undefined, 16]) {
+  t.test(`decisions match the pure selection, are cached per network and shared between networks (places ranked: ${placesRanked ?? 'default'})`, async (t) => {
+    const table = await loadTableFile(DEFAULTS.table)
+    const geoip = new GeoIp(EMBEDDED_GEOIP, DEFAULTS.instance, 10_000)
+    const redirector = new Redirector({ geoip, table, policy, keep: KEEP, cacheSize: 10_000, ...(placesRanked === undefined ? {} : { placesRanked }) })
+    const ips = addresses(3000)
+    const distinct = new Set<Decision>()
+    let mismatches = 0
+    let uncached = 0
+    for (const ip of ips) {
+      for (const scheme of ['http', 'https'] as Scheme[]) {
+        const decision = redirector.decide(ip, scheme)
+        distinct.add(decision)
+        const client = { place: geoip.locate(ip), family: ip.family, scheme, network: networkKey(ip) }
+        const expected = select(table, client, policy, undefined, KEEP).ranked.map((r) => `${r.mirror.id} ${r.base}`)
+        const got = decision.targets.map((t) => `${t.id} ${t.base}`)
+        if (expected.join('|') !== got.join('|')) {
+          mismatches++
+          if (mismatches <= 3) t.same(got, expected, `${formatIp(ip)} ${scheme}`)
+        }
+        if (redirector.decide(ip, scheme) !== decision) uncached++
       }
-      if (redirector.decide(ip, scheme) !== decision) uncached++
     }
-  }
-  t.equal(mismatches, 0, `all ${ips.length * 2} decisions equal select()`)
-  t.equal(uncached, 0, 'a second request from a network gets the cached decision')
-  // The point of sharing: far fewer decision objects than client networks.
-  t.ok(distinct.size < ips.length, `${distinct.size} distinct decisions for ${ips.length * 2} network/scheme pairs`)
-  t.ok(distinct.size > 20, 'yet clients in different places get different answers')
-})
+    t.equal(mismatches, 0, `all ${ips.length * 2} decisions equal select()`)
+    t.equal(uncached, 0, 'a second request from a network gets the cached decision')
+    // The point of sharing: far fewer decision objects than client networks.
+    t.ok(distinct.size < ips.length, `${distinct.size} distinct decisions for ${ips.length * 2} network/scheme pairs`)
+    t.ok(distinct.size > 20, 'yet clients in different places get different answers')
+  })
+}
 
 t.test('the same network in IPv4 and IPv6, or with a region hint, is a different cache entry', async (t) => {
   const table = await loadTableFile(DEFAULTS.table)
