@@ -49,6 +49,9 @@ export interface Explanation {
 /** Places whose rankings are kept; a ranking costs about 20 µs to compute again. */
 const PLACES_RANKED = 4096
 
+/** Distinct decisions kept for sharing; far more than a table of a few hundred mirrors yields. */
+const DECISIONS_SHARED = 100_000
+
 /** Rankings per place: class x scheme x family, as an index into a small array. */
 function kindOf (cls: PathClass, scheme: Scheme, family: 4 | 6): number {
   return (cls === 'versioned' ? 4 : 0) + (scheme === 'https' ? 2 : 0) + (family === 6 ? 1 : 0)
@@ -145,6 +148,8 @@ export class Redirector {
     let decision = this.#decisions.get(signature)
     if (decision === undefined) {
       decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r))), continent })
+      // Sharing is only an economy: past the bound, start over rather than grow.
+      if (this.#decisions.size >= DECISIONS_SHARED) this.#decisions.clear()
       this.#decisions.set(signature, decision)
     }
     return decision
