@@ -58,7 +58,7 @@ console.log(`measured: ${opt.mode}, ${Math.round(measured.rps)} req/s over ${mea
 const file = readdirSync(outDir).find((f) => f.endsWith('.cpuprofile'))
 if (file === undefined) throw new Error('mirrorgate wrote no profile (did it stop gracefully?)')
 const profile = JSON.parse(readFileSync(join(outDir, file), 'utf8'))
-const { self, total, folded, samples } = analyse(profile)
+const { self, total, folded, samples } = analyse(profile, Number(opt.seconds))
 const top = Number(opt.top)
 const show = (title, m) => {
   console.log(`\n${title} (% of ${samples} busy samples in the measured run)`)
@@ -70,7 +70,7 @@ writeFileSync(join(outDir, 'profile.folded'), [...folded].map(([stack, n]) => `$
 console.log(`\nwrote ${join('bench', 'results', 'profile', file)} and profile.folded`)
 
 /** Self and total samples per function, and collapsed stacks, over the measured window. */
-function analyse (p) {
+function analyse (p, minSeconds) {
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
   const parent = new Map()
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
@@ -80,7 +80,7 @@ function analyse (p) {
     return `${f.functionName || '(anonymous)'}${where}`
   }
   const idle = (id) => byId.get(id).callFrame.functionName === '(idle)'
-  // Sample times, then the busy stretch between the last two idle gaps of a second or more.
+  // Sample times, and the idle gaps of a second or more.
   const times = []
   let t = p.startTime
   for (const d of p.timeDeltas) times.push(t += d)
@@ -92,9 +92,14 @@ function analyse (p) {
     idleFrom = null
   }
   if (idleFrom !== null && p.endTime - idleFrom >= 1e6) gaps.push([idleFrom, p.endTime])
-  if (gaps.length < 2) throw new Error('could not find the measured run in the profile (no idle gaps around it)')
-  const from = gaps[gaps.length - 2][1]
-  const to = gaps[gaps.length - 1][0]
+  // Busy stretches between the gaps; the measured run is the last one about as long as it.
+  const stretches = []
+  let start = p.startTime
+  for (const [idleStart, idleEnd] of gaps) { stretches.push([start, idleStart]); start = idleEnd }
+  stretches.push([start, p.endTime])
+  const found = stretches.filter(([a, b]) => b - a >= minSeconds * 0.5e6).pop()
+  if (found === undefined) throw new Error('could not find the measured run in the profile (no busy stretch long enough)')
+  const [from, to] = found
   const self = new Map()
   const total = new Map()
   const folded = new Map()
