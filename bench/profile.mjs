@@ -7,7 +7,9 @@
 //   profile.folded   collapsed stacks of the measured run, the input of any flame graph
 //                    tool (flamegraph.pl, inferno, speedscope)
 //
-//   node bench/profile.mjs [--mode keepalive|close] [--seconds 8] [--top 25]
+//   node bench/profile.mjs [--mode keepalive|close] [--seconds 8] [--top 25] [--cold]
+//
+// --cold profiles the warm-up pass itself: every address new, so every lookup misses.
 //
 // Needs wrk and a workload (bench/results/workload.txt, written by run.mjs).
 
@@ -23,7 +25,8 @@ const { values: opt } = parseArgs({
   options: {
     mode: { type: 'string', default: 'keepalive' },
     seconds: { type: 'string', default: '8' },
-    top: { type: 'string', default: '25' }
+    top: { type: 'string', default: '25' },
+    cold: { type: 'boolean', default: false }
   }
 })
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -44,21 +47,26 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 let measured
 try {
   await waitUntil(async () => (await get(`${url}/readyz`)).status === 200, proc, 30_000, 'mirrorgate', 20)
-  console.log('warming the caches: every workload address once ...')
-  await runWrk({ url, workload, mode: 'keepalive', seconds: 90, connections: 64, cpu: 1, once: true })
   // Idle gaps around the measured run are how the profile's window is found afterwards.
-  await sleep(2000)
-  measured = await runWrk({ url, workload, mode: opt.mode, seconds: Number(opt.seconds), connections: 64, cpu: 1, start: 7919 })
+  if (opt.cold) {
+    await sleep(2000)
+    measured = await runWrk({ url, workload, mode: 'keepalive', seconds: 90, connections: 64, cpu: 1, once: true })
+  } else {
+    console.log('warming the caches: every workload address once ...')
+    await runWrk({ url, workload, mode: 'keepalive', seconds: 90, connections: 64, cpu: 1, once: true })
+    await sleep(2000)
+    measured = await runWrk({ url, workload, mode: opt.mode, seconds: Number(opt.seconds), connections: 64, cpu: 1, start: 7919 })
+  }
   await sleep(2000)
 } finally {
   await stopProcess(proc, 10_000)
 }
-console.log(`measured: ${opt.mode}, ${Math.round(measured.rps)} req/s over ${measured.seconds.toFixed(1)} s (slower than unprofiled)`)
+console.log(`measured: ${opt.cold ? 'cold pass' : opt.mode}, ${Math.round(measured.rps)} req/s over ${measured.seconds.toFixed(1)} s (slower than unprofiled)`)
 
 const file = readdirSync(outDir).find((f) => f.endsWith('.cpuprofile'))
 if (file === undefined) throw new Error('mirrorgate wrote no profile (did it stop gracefully?)')
 const profile = JSON.parse(readFileSync(join(outDir, file), 'utf8'))
-const { self, total, folded, samples } = analyse(profile, Number(opt.seconds))
+const { self, total, folded, samples } = analyse(profile, opt.cold ? 2 : Number(opt.seconds))
 const top = Number(opt.top)
 const show = (title, m) => {
   console.log(`\n${title} (% of ${samples} busy samples in the measured run)`)
