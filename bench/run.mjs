@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // mirrorgate benchmark: the single entry point.
 //
-//   node bench/run.mjs            full run: 3 rounds, medians (about 7 minutes)
+//   node bench/run.mjs            full run: 3 rounds, medians, start-up, cluster (about 10 minutes)
 //   node bench/run.mjs --quick    smoke run: 1 short round (a few seconds)
 //   node bench/run.mjs --help     every option
 //
