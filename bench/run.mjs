@@ -9,7 +9,9 @@
 // to CPU 0; wrk (primary) and autocannon (secondary) run pinned to CPU 1, sending 100,000
 // distinct client addresses in X-Forwarded-For from 127.0.0.1 with an apk path mix, with
 // keep-alive and with one new connection per request. Targets alternate order every round;
-// each gets a fresh process per round. Then the selection micro-benchmark (bench/core/).
+// each gets a fresh process per round. Then mirrorgate as one process against a cluster
+// (lib/cluster.mjs), its start-up time (lib/startup.mjs) and the selection micro-benchmark
+// (bench/core/).
 // Results: a table on stdout, bench/results/latest.{json,md} and a timestamped copy.
 
 import { spawn, spawnSync } from 'node:child_process'
