@@ -118,8 +118,9 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       return sendError(res, 'MG_ERR_BAD_REGION_HINT')
     }
     const decision = redirector.decide(client.ip, client.scheme, cls, pinned === null ? null : { hint: hint as string, place: pinned })
-    // Hinted requests chose their region themselves; only GeoDNS placements are measured.
-    if (pinned === null && decision.continent !== instanceContinent) metrics.offRegion(decision.continent)
+    // Hinted requests chose their region themselves; only GeoDNS placements are measured, and
+    // only by an instance that knows its own continent.
+    if (pinned === null && instanceContinent !== null && decision.continent !== instanceContinent) metrics.offRegion(decision.continent)
     // rest and query were validated by parseTarget: only RFC 3986 characters remain.
     const suffix = query === '' ? rest : rest + '?' + query
     if (decision.targets.length === 0) return noMirror(res, suffix)

@@ -149,3 +149,13 @@ t.test('GeoDNS awareness: instance header, region hints, off-region metric', asy
   t.match(metrics, /mirrorgate_offregion_requests_total\{client_continent="AS"\} [1-9]/)
   t.notMatch(metrics, /mirrorgate_offregion_requests_total\{client_continent="EU"\}/)
 })
+
+t.test('an instance without a country counts no client as off-region', async (t) => {
+  const { service, port } = await startService({ instance: { id: 'nowhere-1', country: null } })
+  t.teardown(() => service.close())
+  t.equal((await get(port, '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz', { 'X-Forwarded-For': '202.12.27.33' })).status, 302)
+  t.equal((await get(port, '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz', { 'X-Forwarded-For': '81.2.69.142' })).status, 302)
+  const metrics = (await get(port, '/metrics')).body
+  t.match(metrics, /mirrorgate_http_requests_total\{route="redirect",status="302"\} 2/)
+  t.notMatch(metrics, /mirrorgate_offregion_requests_total\{/, 'no sample at all')
+})
