@@ -15,6 +15,9 @@ export interface Cidr {
   readonly prefix: number
 }
 
+/** 127.0.0.1: the stand-in client for a socket without a parseable peer address. */
+export const LOOPBACK: Ip = Object.freeze({ family: 4, bytes: new Uint8Array([127, 0, 0, 1]) })
+
 function parseIpv4Bytes (s: string, out: Uint8Array, offset: number): boolean {
   let part = 0
   let digits = 0

@@ -12,7 +12,7 @@
 
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram'
 import { createServer, isIP, type Server, type Socket } from 'node:net'
-import { parseIp, type Ip } from '../core/ip.js'
+import { LOOPBACK, parseIp, type Ip } from '../core/ip.js'
 import type { Config } from '../config/schema.js'
 import { serverFailure } from './wire.js'
 import { Zone, type Locating, type Outcome, type Ranking, type Transport } from './zone.js'
@@ -36,8 +36,6 @@ export interface DnsResponderOptions {
   /** Called once per received message, after the reply is built; rcode DROPPED: no reply. */
   readonly onQuery?: (rcode: string, qtype: string, ecs: boolean) => void
 }
-
-const LOOPBACK = parseIp('127.0.0.1') as Ip
 const ignore = (): void => {}
 
 /** The peer's address; anything unparsable counts as local (located at the instance's region). */

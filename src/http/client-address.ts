@@ -2,7 +2,7 @@
 // its X-Forwarded-For names. Walks X-Forwarded-For from the right and stops at the first
 // untrusted hop, so a client cannot forge its way past our own proxies.
 
-import { cidrContains, parseCidr, parseIp, type Cidr, type Ip } from '../core/ip.js'
+import { cidrContains, LOOPBACK, parseCidr, parseIp, type Cidr, type Ip } from '../core/ip.js'
 import type { Scheme } from '../core/types.js'
 
 export type ClientAddress =
@@ -12,8 +12,6 @@ export type ClientAddress =
 const MAX_HOPS = 32
 /** Trusted peers remembered by their address text; a proxy fleet is far smaller than this. */
 const TRUSTED_PEER_MEMO = 1024
-
-const LOOPBACK: Ip = Object.freeze({ family: 4, bytes: new Uint8Array([127, 0, 0, 1]) })
 
 export class TrustedProxies {
   readonly #cidrs: readonly Cidr[]
