@@ -18,8 +18,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runWrk } from './http/wrk.mjs'
-import { freePort, pinned, startProcess, stopProcess, waitUntil } from './lib/proc.mjs'
-import { get } from './lib/targets.mjs'
+import { freePort, stopProcess } from './lib/proc.mjs'
+import { mirrorgateTarget } from './lib/targets.mjs'
 
 const { values: opt } = parseArgs({
   options: {
@@ -40,13 +40,12 @@ if (opt.mode !== 'keepalive' && opt.mode !== 'close') throw new Error('--mode is
 rmSync(outDir, { recursive: true, force: true })
 mkdirSync(outDir, { recursive: true })
 const port = await freePort()
-const [cmd, args] = pinned(0, process.execPath, ['--cpu-prof', '--cpu-prof-dir', outDir, join(root, 'dist', 'main.js'), '--host', '127.0.0.1', '--port', String(port)])
-const proc = startProcess(cmd, args, { cwd: root, env: { LOG_LEVEL: 'warn' } })
+const target = mirrorgateTarget({ root, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', outDir] })
+const proc = await target.start({ port, cpu: 0, pin: true, pollMs: 20 })
 const url = `http://127.0.0.1:${port}`
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 let measured
 try {
-  await waitUntil(async () => (await get(`${url}/readyz`)).status === 200, proc, 30_000, 'mirrorgate', 20)
   // Idle gaps around the measured run are how the profile's window is found afterwards.
   if (opt.cold) {
     await sleep(2000)

@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cpuSeconds, hasTaskset, pinned, runToEnd, startProcess, stopProcess, waitForQuiet, waitUntil, which } from '../lib/proc.mjs'
 import { fmt, median, table } from '../lib/stats.mjs'
+import { isPublicV4, prng } from '../lib/workload.mjs'
 
 const dnsDir = dirname(fileURLToPath(import.meta.url))
 const root = dirname(dirname(dnsDir))
@@ -85,26 +86,11 @@ const NAME = 'dl-cdn.alpinelinux.org'
 const IPV6_BLOCKS = [[0x2a00, 12], [0x2001, 16], [0x2400, 12], [0x2600, 12], [0x2800, 12]]
 const TYPES = { A: 1, NS: 2, SOA: 6, MX: 15, AAAA: 28 }
 
-function rng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** A random /24 outside private, loopback, link-local, CGN, documentation and multicast space. */
+/** A random /24 whose addresses are public unicast (the workload's own filter). */
 function publicV4 (rand) {
   for (;;) {
     const b = [0, 0, 0].map(() => Math.floor(rand() * 256))
-    const first = b[0]
-    // A coarse filter is enough: the responder treats any non-public subnet as absent anyway.
-    if (first === 0 || first === 10 || first === 127 || first >= 224) continue
-    if ((first === 100 && b[1] >= 64 && b[1] < 128) || (first === 169 && b[1] === 254) || (first === 172 && b[1] >= 16 && b[1] < 32)) continue
-    if ((first === 192 && (b[1] === 168 || b[1] === 0)) || (first === 198 && (b[1] === 18 || b[1] === 19 || b[1] === 51)) || (first === 203 && b[1] === 0)) continue
-    return b
+    if (isPublicV4(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | 1) >>> 0)) return b
   }
 }
 
@@ -142,7 +128,7 @@ function message (name, type, edns, ecs) {
 }
 
 function buildQueries (count = 20_000, seed = 53) {
-  const rand = rng(seed)
+  const rand = prng(seed).float
   const out = []
   const mix = { 'A+ecs4': 0, 'AAAA+ecs6': 0, 'A+edns': 0, 'AAAA plain': 0, other: 0 }
   for (let i = 0; i < count; i++) {

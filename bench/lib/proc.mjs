@@ -105,29 +105,23 @@ export function resetPeakRss (pid) {
   }
 }
 
-/** TCP connections this network namespace has accepted so far (PassiveOpens in /proc/net/snmp). */
-export function passiveOpens () {
+/** One counter from a /proc/net table file (a names line and a values line per prefix). */
+function netCounter (file, prefix, name) {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'))
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(prefix))
     const names = lines[0].split(/\s+/)
     const values = lines[1].split(/\s+/)
-    return Number(values[names.indexOf('PassiveOpens')])
+    return Number(values[names.indexOf(name)])
   } catch {
     return null
   }
 }
 
+/** TCP connections this network namespace has accepted so far (PassiveOpens in /proc/net/snmp). */
+export const passiveOpens = () => netCounter('/proc/net/snmp', 'Tcp:', 'PassiveOpens')
+
 /** Counters from /proc/net/netstat that explain connection trouble (listen queue overflows). */
-export function listenDrops () {
-  try {
-    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'))
-    const names = lines[0].split(/\s+/)
-    const values = lines[1].split(/\s+/)
-    return Number(values[names.indexOf('ListenDrops')])
-  } catch {
-    return null
-  }
-}
+export const listenDrops = () => netCounter('/proc/net/netstat', 'TcpExt:', 'ListenDrops')
 
 /**
  * Starts a long-running process. Keeps the last lines of its output for error reports.

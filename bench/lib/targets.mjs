@@ -48,15 +48,18 @@ export function bareTarget ({ benchDir }) {
   }
 }
 
-/** With `workers`, a cluster of that many HTTP workers (main.ts --workers), never pinned. */
-export function mirrorgateTarget ({ root, config, workers }) {
+/**
+ * With `workers`, a cluster of that many HTTP workers (main.ts --workers), never pinned.
+ * `nodeArgs` go to node before the script (e.g. --cpu-prof).
+ */
+export function mirrorgateTarget ({ root, config, workers, nodeArgs = [] }) {
   return {
     name: workers === undefined ? 'mirrorgate' : `mirrorgate x${workers}`,
     describe: 'dist/main.js' + (config ? ` --config ${config}` : ' (default table and GeoIP)') + (workers === undefined ? '' : ` --workers ${workers}`),
     async start ({ port, cpu, pin, pollMs = 100 }) {
       const extra = [...(config ? ['--config', config] : []), ...(workers === undefined ? [] : ['--workers', String(workers)])]
       if (workers !== undefined) pin = false
-      const [cmd, args] = pinned(cpu, process.execPath, [join(root, 'dist', 'main.js'), ...extra, '--host', '127.0.0.1', '--port', String(port)], pin)
+      const [cmd, args] = pinned(cpu, process.execPath, [...nodeArgs, join(root, 'dist', 'main.js'), ...extra, '--host', '127.0.0.1', '--port', String(port)], pin)
       const proc = startProcess(cmd, args, { cwd: root, env: { LOG_LEVEL: 'warn' } })
       await waitUntil(async () => (await get(`http://127.0.0.1:${port}/readyz`)).status === 200, proc, 30_000, 'mirrorgate', pollMs)
       return proc
