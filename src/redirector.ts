@@ -143,8 +143,8 @@ export class Redirector {
   }
 
   #intern (ranked: readonly Ranked[], scheme: Scheme, continent: string): Decision {
-    let signature = scheme + ' ' + continent
-    for (const r of ranked) signature += ' ' + r.mirror.id
+    // One flat string (join), not a chain of concatenations kept alive as the map's key.
+    const signature = [scheme, continent, ...ranked.map((r) => r.mirror.id)].join(' ')
     let decision = this.#decisions.get(signature)
     if (decision === undefined) {
       decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r))), continent })

@@ -149,7 +149,8 @@ export class GeoIp {
       if (typeof n === 'number') { asn = n; break }
     }
     if (loc === null || loc.country === null) return asn === null ? this.#instance : { ...this.#instance, asn }
-    const key = `${loc.country} ${loc.latitude} ${loc.longitude} ${asn}`
+    // join() builds one flat string; a template would keep a tree of pieces per place.
+    const key = [loc.country, loc.latitude, loc.longitude, asn].join(' ')
     let place = this.#places.get(key)
     if (place === undefined) {
       if (this.#places.size >= PLACE_TABLE) this.#places.clear()
