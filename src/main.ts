@@ -3,6 +3,7 @@
 
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
 import { pino, type Logger } from 'pino'
 import { runPrimary } from './cluster/primary.js'
 import { runWorker } from './cluster/worker.js'
@@ -35,7 +36,23 @@ function onStopSignals (log: Logger, close: () => Promise<void>): void {
   process.on('SIGINT', () => stop('SIGINT'))
 }
 
+/** Old-generation growth allowed between full collections, in percent; see limitHeapGrowth. */
+const HEAP_GROWTH_PERCENT = 50
+
+/**
+ * V8 lets the old generation grow to up to four times what survived the last full
+ * collection. Under connection churn (apk opens a connection per request) most of that is
+ * dead sockets, so the peak RSS measured 380 MiB where 290 are live. A fixed 50% keeps the
+ * peak near the live size; the extra full collections cost no measurable throughput here.
+ * An operator's own --heap-growing-percent (NODE_OPTIONS or the command line) wins.
+ */
+function limitHeapGrowth (): void {
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /--heap[-_]growing[-_]percent/.test(a))
+  if (!given) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWTH_PERCENT}`)
+}
+
 async function main (): Promise<void> {
+  limitHeapGrowth()
   let config: Config
   try {
     config = loadConfig(process.argv.slice(2), process.env)
