@@ -7,8 +7,9 @@
 // downgrade is refused as 'http-status'). The timeout covers the whole chain.
 
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest } from 'node:https'
+import { request as httpsRequest, type RequestOptions } from 'node:https'
 import { performance } from 'node:perf_hooks'
+import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls'
 import { parseSyncTime, type ProbeFailure, type ProbeResult } from '../core/health.js'
 
 export const USER_AGENT = 'mirrorgate-probe/1 (+https://github.com/mirrorgate)'
@@ -95,6 +96,14 @@ function describe (err: unknown): string {
   return message !== '' ? message : (errorCode(err) ?? 'unknown error')
 }
 
+/**
+ * One TLS context (the default trust store) for every https probe. Node builds a new one per
+ * connection otherwise: parsing the root certificates again, a millisecond or more of the
+ * event loop taken from the redirects each time.
+ */
+let tlsContext: SecureContext | undefined
+const sharedTls = (): SecureContext => (tlsContext ??= createSecureContext())
+
 /** One request on its own connection (agent: false: no keep-alive, nothing left open). */
 function getOnce (url: URL, deadline: AbortSignal): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -102,8 +111,9 @@ function getOnce (url: URL, deadline: AbortSignal): Promise<Answer> {
       reject(new ProbeError('other', `unsupported protocol ${url.protocol}`))
       return
     }
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const req = request(url, { method: 'GET', agent: false, headers: HEADERS })
+    // https.request hands its options on to tls.connect, which takes secureContext.
+    const tlsOptions: RequestOptions & ConnectionOptions = { method: 'GET', agent: false, headers: HEADERS, secureContext: sharedTls() }
+    const req = url.protocol === 'https:' ? httpsRequest(url, tlsOptions) : httpRequest(url, { method: 'GET', agent: false, headers: HEADERS })
     const fail = (err: Error): void => { req.destroy(); reject(err) }
     deadline.addEventListener('abort', () => fail(new ProbeError('timeout', 'deadline')), { once: true })
     req.on('error', fail)
