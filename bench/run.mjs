@@ -32,6 +32,7 @@ import { bareTarget, mirrorgateTarget, nginxTarget, nginxUnavailable } from './l
 import { mirrorBases, verifyTarget } from './lib/verify.mjs'
 import { measureStartup } from './lib/startup.mjs'
 import { measureCluster } from './lib/cluster.mjs'
+import { measureHalfLoad } from './lib/halfload.mjs'
 import { buildWorkload, writeWorkloadFile } from './lib/workload.mjs'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
@@ -57,6 +58,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --workers N          cluster section: mirrorgate as 1 process and as N workers, unpinned
                        (default: the number of CPUs; quick: skipped)
   --no-cluster         skip the cluster section
+  --no-half-load       skip the latency at half load section (bare and mirrorgate offered half
+                       of mirrorgate's keep-alive req/s by paced wrk connections)
   --no-build           measure the checkout's own dist/ as it is (default: copy src/, data/,
                        package.json, tsconfig.json to bench/results/tree/ and build there)
   --no-pin             do not pin with taskset
@@ -84,6 +87,7 @@ const { values: opt } = parseArgs({
     'no-core': { type: 'boolean', default: false },
     workers: { type: 'string' },
     'no-cluster': { type: 'boolean', default: false },
+    'no-half-load': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     'quiet-wait': { type: 'string' },
@@ -130,6 +134,7 @@ const cfg = {
   modes: opt.modes.split(',').map((m) => m.trim()).filter(Boolean),
   cold: !opt['no-cold'] && !quick,
   core: !opt['no-core'],
+  halfLoad: !opt['no-half-load'],
   clusterWorkers: opt['no-cluster'] || (quick && opt.workers === undefined) ? 0 : Number(opt.workers ?? cpus().length),
   pin: !opt['no-pin'] && hasTaskset,
   quietWait: Number(opt['quiet-wait'] ?? (quick ? 0 : 20)),
@@ -410,6 +415,26 @@ for (let round = 0; round < cfg.rounds; round++) {
   }
 }
 
+// ---- latency at half load -------------------------------------------------------------------
+
+let halfLoad = null
+{
+  const bare = targets.find((t) => t.name === 'bare')
+  const mg = targets.find((t) => t.name === 'mirrorgate')
+  const saturated = runs.filter((r) => r.target === 'mirrorgate' && r.mode === 'keepalive' && r.tool === 'wrk')
+  const clean = saturated.filter((r) => !r.disturbed)
+  const full = median((clean.length > 0 ? clean : saturated).map((r) => r.rps))
+  if (cfg.halfLoad && bare !== undefined && mg !== undefined && full !== null) {
+    const rate = Math.max(100, Math.round(full / 2 / 100) * 100)
+    log(`
+latency at half load: bare and mirrorgate offered ${fmt(rate)} req/s (half of mirrorgate's ${fmt(full)}), keep-alive, warm, paced wrk ...`)
+    halfLoad = await measureHalfLoad({
+      targets: [bare, mg], rate, workload: workloadFile, rounds: cfg.rounds, seconds: quick ? 2 : 8,
+      serverCpu: cfg.serverCpu, loadCpu: cfg.loadCpu, pin: cfg.pin, log
+    })
+  }
+}
+
 // ---- all cores ----------------------------------------------------------------------------
 
 let clusterResult = null
@@ -567,6 +592,19 @@ for (const s of summary) {
   else if (s.runsUsed < s.runs) findings.push(`${s.target} ${s.mode} (${s.tool}): ${s.runs - s.runsUsed} of ${s.runs} runs disturbed by other processes and left out of the medians`)
   if (s.listenDrops > 0) findings.push(`${s.target} ${s.mode} (${s.tool}): ${s.listenDrops} listen-queue drops`)
 }
+if (halfLoad !== null) {
+  const bareP99 = halfLoad.find((r) => r.name === 'bare')?.medianP99 ?? null
+  sections.push({
+    title: `latency at half load (keep-alive, warm, every target offered the same load by paced wrk connections; medians over ${cfg.rounds} rounds)`,
+    t: table(['target', 'offered req/s', 'achieved req/s', 'p50 ms', 'p99 ms', 'p99 vs bare'], halfLoad.map((r) => [
+      r.name, fmt(r.rate), fmt(r.medianRps), fmt(r.medianP50, 2), fmt(r.medianP99, 2), bareP99 ? fmt(r.medianP99 / bareP99, 2) : '-']))
+  })
+  for (const r of halfLoad) {
+    if (r.medianRps < r.rate * 0.9) findings.push(`half load, ${r.name}: ${fmt(r.medianRps)} of ${fmt(r.rate)} req/s achieved: slow answers held the paced connections back`)
+  }
+  const mgP99 = halfLoad.find((r) => r.name === 'mirrorgate')?.medianP99 ?? null
+  if (mgP99 !== null && bareP99 !== null && mgP99 > bareP99 * 1.5) findings.push(`half load: mirrorgate's p99 ${fmt(mgP99, 2)} ms is ${fmt(mgP99 / bareP99, 2)}x the bare server's, over the 1.5x target`)
+}
 if (clusterResult !== null) {
   const one = (mode) => clusterResult.rows.find((r) => r.workers === 1 && r.mode === mode)
   sections.push({
@@ -591,7 +629,7 @@ for (const n of notes) log(`note: ${n}`)
 // ---- files ------------------------------------------------------------------------------
 
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-')
-const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), config: cfg, environment: env, workload: workloadStats, verifications, notes, findings, summary, runs, core, startup, cluster: clusterResult }
+const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), config: cfg, environment: env, workload: workloadStats, verifications, notes, findings, summary, runs, core, startup, halfLoad, cluster: clusterResult }
 const md = [
   `# mirrorgate benchmark, ${startedAt.toISOString()}`,
   '',

@@ -1,12 +1,15 @@
 -- wrk script: every request is a different client (X-Forwarded-For) and apk path, taken from
 -- a pre-generated workload file of "address path" lines (bench/results/workload.txt).
 --
---   wrk -t1 -c64 -d10s -s bench/http/apk-mix.lua http://127.0.0.1:PORT -- FILE THREADS START [once|noxff]
+--   wrk -t1 -c64 -d10s -s bench/http/apk-mix.lua http://127.0.0.1:PORT -- FILE THREADS START [once|noxff|pace=MS]
 --
 -- THREADS must equal wrk's -t. Each thread walks the (already shuffled) list from its own
 -- offset, shifted by START (so successive runs do not all replay the same first lines). With "once" each thread sends its share of the list one time (the cold-cache
 -- pass): when it has all its responses it stops and prints "WRK_ONCE_DONE", and the runner
 -- then sends wrk SIGINT so that wrk reports at once instead of sleeping out -d.
+-- With "pace=MS" every connection waits MS milliseconds after each response before its next
+-- request, so C connections offer about C * 1000 / MS requests/s: a load below saturation.
+-- wrk starts a request's clock when it writes it, so the wait is not counted as latency.
 -- Headers given with -H (e.g. "Connection: close") are kept on every request.
 -- done() prints one line "WRK_RESULT {json}" for the runner to parse.
 
@@ -27,6 +30,9 @@ function init (args)
   -- "noxff": the same paths without X-Forwarded-For (every request is the loopback client), to
   -- warm up a fresh server without putting any workload network into its caches.
   local noxff = args[4] == "noxff"
+  local pace = tonumber((args[4] or ""):match("^pace=(%d+)$"))
+  -- wrk looks for a global delay() after init, so defining it here turns pacing on.
+  if pace then delay = function () return pace end end
   local lines = {}
   local fh = assert(io.open(file, "r"))
   for line in fh:lines() do

@@ -17,14 +17,16 @@ const SCRIPT = fileURLToPath(new URL('./apk-mix.lua', import.meta.url))
  * @param {boolean} [o.once]      send the workload once, then stop (cold pass)
  * @param {number} [o.start]      first line of the workload to send
  * @param {boolean} [o.noXff]     send no X-Forwarded-For (warm-up that leaves caches cold)
+ * @param {number} [o.paceMs]     each connection waits this long after a response (fixed offered load)
  * @param {(child) => void} [o.onSpawn]
  */
-export async function runWrk ({ url, workload, mode, seconds, connections, cpu, pin = true, once = false, noXff = false, threads = 1, start = 0, onSpawn }) {
+export async function runWrk ({ url, workload, mode, seconds, connections, cpu, pin = true, once = false, noXff = false, paceMs, threads = 1, start = 0, onSpawn }) {
   const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '-s', SCRIPT]
   if (mode === 'close') args.push('-H', 'Connection: close')
   args.push(url, '--', workload, String(threads), String(start))
   if (once) args.push('once')
   else if (noXff) args.push('noxff')
+  else if (paceMs !== undefined) args.push(`pace=${paceMs}`)
   const [cmd, argv] = pinned(cpu, 'wrk', args, pin)
   let doneThreads = 0
   const started = Date.now()
