@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { get } from './helpers/service.js'
+import { heapGrowthFlag } from '../src/main.js'
 
 const entry = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'dist', 'main.js')
 
@@ -25,6 +26,14 @@ function run (args: string[], env: Record<string, string> = {}, onLine?: (line: 
     child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })
 }
+
+t.test('heap growth is capped unless the operator set it', async (t) => {
+  t.equal(heapGrowthFlag([], undefined), '--heap-growing-percent=50')
+  t.equal(heapGrowthFlag(['--max-old-space-size=512'], '--enable-source-maps'), '--heap-growing-percent=50')
+  t.equal(heapGrowthFlag(['--heap-growing-percent=20'], undefined), null, 'on the command line')
+  t.equal(heapGrowthFlag([], '--max-old-space-size=512 --heap_growing_percent=0'), null, 'in NODE_OPTIONS, underscore spelling')
+  t.equal(heapGrowthFlag(['--heap-growing-percentage=5'], undefined), '--heap-growing-percent=50', 'another flag is not taken for it')
+})
 
 t.test('a bad config stops start-up with the file and field named', async (t) => {
   const dir = t.testdir({ 'bad.yaml': 'linkCount: 3\ntrustedProxies: [10.0.0.0/33]\n' })
