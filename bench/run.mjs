@@ -426,8 +426,7 @@ let halfLoad = null
   const full = median((clean.length > 0 ? clean : saturated).map((r) => r.rps))
   if (cfg.halfLoad && bare !== undefined && mg !== undefined && full !== null) {
     const rate = Math.max(100, Math.round(full / 2 / 100) * 100)
-    log(`
-latency at half load: bare and mirrorgate offered ${fmt(rate)} req/s (half of mirrorgate's ${fmt(full)}), keep-alive, warm, paced wrk ...`)
+    log(`\nlatency at half load: bare and mirrorgate offered ${fmt(rate)} req/s (half of mirrorgate's ${fmt(full)}), keep-alive, warm, paced wrk ...`)
     halfLoad = await measureHalfLoad({
       targets: [bare, mg], rate, workload: workloadFile, rounds: cfg.rounds, seconds: quick ? 2 : 8,
       serverCpu: cfg.serverCpu, loadCpu: cfg.loadCpu, pin: cfg.pin, log

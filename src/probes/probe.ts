@@ -7,7 +7,7 @@
 // downgrade is refused as 'http-status'). The timeout covers the whole chain.
 
 import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest, type RequestOptions } from 'node:https'
+import { request as httpsRequest } from 'node:https'
 import { performance } from 'node:perf_hooks'
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls'
 import { parseSyncTime, type ProbeFailure, type ProbeResult } from '../core/health.js'
@@ -98,8 +98,8 @@ function describe (err: unknown): string {
 
 /**
  * One TLS context (the default trust store) for every https probe. Node builds a new one per
- * connection otherwise: parsing the root certificates again, a millisecond or more of the
- * event loop taken from the redirects each time.
+ * connection otherwise, loading the root certificates again: about 0.2 ms of the event loop
+ * the redirects run on, every time.
  */
 let tlsContext: SecureContext | undefined
 const sharedTls = (): SecureContext => (tlsContext ??= createSecureContext())
@@ -111,9 +111,10 @@ function getOnce (url: URL, deadline: AbortSignal): Promise<Answer> {
       reject(new ProbeError('other', `unsupported protocol ${url.protocol}`))
       return
     }
+    const options = { method: 'GET', agent: false, headers: HEADERS }
     // https.request hands its options on to tls.connect, which takes secureContext.
-    const tlsOptions: RequestOptions & ConnectionOptions = { method: 'GET', agent: false, headers: HEADERS, secureContext: sharedTls() }
-    const req = url.protocol === 'https:' ? httpsRequest(url, tlsOptions) : httpRequest(url, { method: 'GET', agent: false, headers: HEADERS })
+    const secure: ConnectionOptions = { secureContext: url.protocol === 'https:' ? sharedTls() : undefined }
+    const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...secure }) : httpRequest(url, options)
     const fail = (err: Error): void => { req.destroy(); reject(err) }
     deadline.addEventListener('abort', () => fail(new ProbeError('timeout', 'deadline')), { once: true })
     req.on('error', fail)
