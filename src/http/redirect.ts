@@ -11,7 +11,6 @@ import type { Metrics } from '../metrics.js'
 import type { TrafficShare } from '../traffic.js'
 import type { TrustedProxies } from './client-address.js'
 import { sendError } from './reply.js'
-import { redirectHeaders } from './request-headers.js'
 
 export interface RedirectDeps {
   readonly redirector: Redirector
@@ -103,14 +102,16 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       metrics.request('redirect', 405)
       return sendError(res, 'MG_ERR_METHOD_NOT_ALLOWED', ALLOW)
     }
-    const h = redirectHeaders(req.rawHeaders)
-    const client = proxies.resolve(req.socket.remoteAddress, h.forwardedFor, h.forwardedProto, (req.socket as TLSSocket).encrypted === true)
+    // Node's server has built req.headers before this runs (it checks Host and Expect), with
+    // its rules for duplicates: the first Host and If-Modified-Since, X-Forwarded-* joined.
+    const h = req.headers
+    const client = proxies.resolve(req.socket.remoteAddress, h['x-forwarded-for'] as string | undefined, h['x-forwarded-proto'] as string | undefined, (req.socket as TLSSocket).encrypted === true)
     if (!client.ok) {
       metrics.request('redirect', 400)
       return sendError(res, client.code)
     }
     const cls = classifier.classify(rest)
-    if (cls === 'volatile' && notModified(res, h.ifModifiedSince)) return
+    if (cls === 'volatile' && notModified(res, h['if-modified-since'])) return
     const hint = pathHint ?? hostHint(h.host, downloadName)
     const pinned = hint === null ? null : regionPlace(hint)
     if (hint !== null && pinned === null) {

@@ -3,10 +3,11 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { get, startService } from '../helpers/service.js'
+import { get, raw, startService } from '../helpers/service.js'
 
 const INDEX = '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'
 const GERMAN = '85.214.132.117'
+const JAPANESE = '202.12.27.33'
 
 function tableFile (dir: string, mirrors: object[]): string {
   const file = join(dir, 'mirrors.yaml')
@@ -34,6 +35,19 @@ t.test('an untrusted peer cannot set the client address', async (t) => {
   t.match(res.headers.location, /^http:\/\//, 'X-Forwarded-Proto ignored too')
   const garbage = await get(port, INDEX, { 'X-Forwarded-For': 'garbage' })
   t.equal(garbage.status, 302, 'malformed headers from untrusted peers are simply ignored')
+})
+
+t.test('X-Forwarded-For split over several lines is one list, read from the right', async (t) => {
+  const dir = t.testdir()
+  const table = tableFile(dir, [mirror('de1', 'DE', 52.5, 13.4), mirror('jp1', 'JP', 35.7, 139.7)])
+  const { service, port } = await startService({ table })
+  t.teardown(() => service.close())
+  const mirrorFor = async (first: string, second: string): Promise<string | undefined> => {
+    const response = await raw(port, `GET ${INDEX} HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${first}\r\nx-forwarded-for: ${second}\r\nConnection: close\r\n\r\n`)
+    return /\r\nx-mirrorgate-mirror: ([^\r]+)/i.exec(response)?.[1]
+  }
+  t.equal(await mirrorFor(GERMAN, JAPANESE), 'jp1', 'the last line holds the right-most hop')
+  t.equal(await mirrorFor(JAPANESE, GERMAN), 'de1')
 })
 
 t.test('IPv6 clients, direct and forwarded, never go to IPv4-only mirrors', async (t) => {
