@@ -102,7 +102,8 @@ function describe (err: unknown): string {
  * the redirects run on, every time.
  */
 let tlsContext: SecureContext | undefined
-const sharedTls = (): SecureContext => (tlsContext ??= createSecureContext())
+// https.request hands its options on to tls.connect, which takes secureContext.
+const sharedTls = (): ConnectionOptions => ({ secureContext: tlsContext ??= createSecureContext() })
 
 /** One request on its own connection (agent: false: no keep-alive, nothing left open). */
 function getOnce (url: URL, deadline: AbortSignal): Promise<Answer> {
@@ -112,9 +113,7 @@ function getOnce (url: URL, deadline: AbortSignal): Promise<Answer> {
       return
     }
     const options = { method: 'GET', agent: false, headers: HEADERS }
-    // https.request hands its options on to tls.connect, which takes secureContext.
-    const secure: ConnectionOptions = { secureContext: url.protocol === 'https:' ? sharedTls() : undefined }
-    const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...secure }) : httpRequest(url, options)
+    const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...sharedTls() }) : httpRequest(url, options)
     const fail = (err: Error): void => { req.destroy(); reject(err) }
     deadline.addEventListener('abort', () => fail(new ProbeError('timeout', 'deadline')), { once: true })
     req.on('error', fail)
