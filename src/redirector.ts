@@ -52,7 +52,7 @@ const PLACES_RANKED = 4096
 /** Distinct decisions kept for sharing; far more than a table of a few hundred mirrors yields. */
 const DECISIONS_SHARED = 100_000
 
-/** Rankings per place: class x scheme x family, as an index into a small array. */
+/** Class x scheme x family as 0..7: an index into a place's rankings, a part of a decision key. */
 function kindOf (cls: PathClass, scheme: Scheme, family: 4 | 6): number {
   return (cls === 'versioned' ? 4 : 0) + (scheme === 'https' ? 2 : 0) + (family === 6 ? 1 : 0)
 }
@@ -114,9 +114,9 @@ export class Redirector {
   }
 
   #decide (ip: Ip, id: number, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null): Decision {
-    // A number on the common path (no string to build or hash): network id x class x scheme.
-    const kind = (cls === 'versioned' ? 2 : 0) + (scheme === 'https' ? 1 : 0)
-    const key = pinned === null ? id * 4 + kind : `${pinned.hint}@${id * 4 + kind}`
+    // A number on the common path (no string to build or hash): network id x kind, below 2^52.
+    const n = id * 8 + kindOf(cls, scheme, ip.family)
+    const key = pinned === null ? n : `${pinned.hint}@${n}`
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
     const started = performance.now()
