@@ -10,6 +10,7 @@
 
 import { LRUCache } from 'lru-cache'
 import { networkId, networkKey, type Ip } from './core/ip.js'
+import { NetworkCache } from './core/network-cache.js'
 import type { PathClass } from './core/freshness.js'
 import { orderForNetwork, rankForPlace, select, type PlaceRanking, type Ranked, type Selection, type SelectionPolicy } from './core/selection.js'
 import type { Client, MirrorTable, Place, Scheme } from './core/types.js'
@@ -62,8 +63,10 @@ export class Redirector {
   readonly #policy: SelectionPolicy
   readonly #keep: number
   readonly #metrics: Metrics | null
-  /** Decisions by client network: a number (see #decide), or a string for hinted requests. */
-  readonly #cache: LRUCache<number | string, Decision>
+  /** Decisions by client network and kind (see #decide). */
+  readonly #cache: NetworkCache<Decision>
+  /** The same for requests with a region hint, the rare case: keyed by hint too. */
+  readonly #hinted: LRUCache<string, Decision>
   /**
    * Rankings by place (GeoIP hands out one Place object per location), by kind: most of a
    * selection's work, shared by every network at that place. Bounded: the busy places stay,
@@ -85,7 +88,8 @@ export class Redirector {
     this.#metrics = opts.metrics ?? null
     this.#table = opts.table
     this.#gates = opts.gates
-    this.#cache = new LRUCache({ max: opts.cacheSize })
+    this.#cache = new NetworkCache(opts.cacheSize)
+    this.#hinted = new LRUCache({ max: opts.cacheSize })
     this.#byPlace = new LRUCache({ max: opts.placesRanked ?? PLACES_RANKED })
   }
 
@@ -96,6 +100,7 @@ export class Redirector {
     this.#table = table
     this.#gates = gates
     this.#cache.clear()
+    this.#hinted.clear()
     this.#byPlace.clear()
     this.#decisions = new Map()
     this.#targets = new Map()
@@ -117,14 +122,15 @@ export class Redirector {
     // A number on the common path (no string to build or hash): network id x kind, below 2^52.
     const n = id * 8 + kindOf(cls, scheme, ip.family)
     const key = pinned === null ? n : `${pinned.hint}@${n}`
-    const cached = this.#cache.get(key)
+    const cached = typeof key === 'number' ? this.#cache.get(key) : this.#hinted.get(key)
     if (cached !== undefined) return cached
     const started = performance.now()
     const client = this.client(ip, scheme, pinned)
     const ranked = orderForNetwork(this.#ranking(client, cls), client.network, this.#keep).ranked
     const decision = this.#intern(ranked, scheme, client.place.continent ?? 'unknown')
     this.#metrics?.selectionSeconds.observe((performance.now() - started) / 1000)
-    this.#cache.set(key, decision)
+    if (typeof key === 'number') this.#cache.set(key, decision)
+    else this.#hinted.set(key, decision)
     return decision
   }
 

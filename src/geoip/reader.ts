@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache'
 import { Reader } from 'maxmind'
 import { COUNTRIES, CONTINENTS, type Continent } from '../core/countries.js'
 import { formatIp, isNonPublic, networkId, type Ip } from '../core/ip.js'
+import { NetworkCache } from '../core/network-cache.js'
 import type { Place } from '../core/types.js'
 import type { InstanceConfig } from '../config/schema.js'
 import { MgError } from '../errors.js'
@@ -82,7 +83,7 @@ export class GeoIp {
   readonly #asn4: Database[]
   readonly #asn6: Database[]
   readonly #instance: Place
-  readonly #cache: LRUCache<number, Place>
+  readonly #cache: NetworkCache<Place>
   /**
    * One Place per location and ASN, so networks at the same place share the object: the
    * caches stay small and the redirector can cache rankings by place.
@@ -112,7 +113,7 @@ export class GeoIp {
       asn: null,
       source: 'instance-region'
     })
-    this.#cache = new LRUCache({ max: cacheSize })
+    this.#cache = new NetworkCache(cacheSize)
   }
 
   /** This instance's own region: the place of clients no database can place. */

@@ -197,9 +197,15 @@ t.test('the cache is per client network and counted', async (t) => {
   geo.locate(ip('10.0.0.2'))
   t.same([geo.lookups, geo.cacheHits], [9, 4], 'non-public answers are cached too')
 
+  // cacheSize 1 still gets one set of eight slots (see core/network-cache.ts): nine networks
+  // push the least recently used one out.
   const tiny = new GeoIp([f.city as string], INSTANCE, 1)
-  for (const s of ['81.2.69.1', '81.2.70.1', '81.2.69.2', '81.2.69.3']) tiny.locate(ip(s))
-  t.same([tiny.lookups, tiny.cacheHits], [4, 1], 'cacheSize 1 keeps only the latest network')
+  for (let i = 0; i < 9; i++) tiny.locate(ip(`81.2.${60 + i}.1`))
+  t.same([tiny.lookups, tiny.cacheHits], [9, 0])
+  tiny.locate(ip('81.2.68.9'))
+  t.same([tiny.lookups, tiny.cacheHits], [10, 1], 'the latest network is kept')
+  tiny.locate(ip('81.2.60.9'))
+  t.same([tiny.lookups, tiny.cacheHits], [11, 1], 'the least recently used one went')
 })
 
 t.test('networks at one location share one Place, even when its record was decoded anew', async (t) => {
