@@ -10,10 +10,9 @@
 
 // Eight keys are 64 bytes: one cache line holds a whole set.
 const WAYS = 8
-/** Marks an empty slot: never a key, as keys are non-negative integers. */
-const EMPTY = -1
 
 export class NetworkCache<V> {
+  /** Each slot's key plus one: a new Float64Array is zeroed, and 0 then means empty. */
   readonly #keys: Float64Array
   readonly #values: Array<V | undefined>
   /** When each slot was last read or written, by #clock. */
@@ -27,19 +26,20 @@ export class NetworkCache<V> {
     let sets = 1
     while (sets * WAYS < 2 * capacity) sets *= 2
     this.#setMask = sets - 1
-    this.#keys = new Float64Array(sets * WAYS).fill(EMPTY)
-    this.#values = new Array<V | undefined>(sets * WAYS).fill(undefined)
+    this.#keys = new Float64Array(sets * WAYS)
+    this.#values = new Array<V | undefined>(sets * WAYS)
     this.#used = new Uint32Array(sets * WAYS)
   }
 
   /** How many entries it can hold at most. */
   get slots (): number { return this.#keys.length }
 
-  /** `key`: a non-negative integer below 2^53. */
+  /** `key`: a non-negative integer below 2^53 - 1. */
   get (key: number): V | undefined {
     const first = this.#setOf(key)
+    const stored = key + 1
     for (let i = first; i < first + WAYS; i++) {
-      if (this.#keys[i] === key) {
+      if (this.#keys[i] === stored) {
         this.#used[i] = this.#tick()
         return this.#values[i]
       }
@@ -49,19 +49,20 @@ export class NetworkCache<V> {
 
   set (key: number, value: V): void {
     const first = this.#setOf(key)
+    const stored = key + 1
     let slot = first
     for (let i = first; i < first + WAYS; i++) {
-      if (this.#keys[i] === key) { slot = i; break }
+      if (this.#keys[i] === stored) { slot = i; break }
       // An empty slot has used 0, so it is taken before any slot in use.
       if ((this.#used[i] as number) < (this.#used[slot] as number)) slot = i
     }
-    this.#keys[slot] = key
+    this.#keys[slot] = stored
     this.#values[slot] = value
     this.#used[slot] = this.#tick()
   }
 
   clear (): void {
-    this.#keys.fill(EMPTY)
+    this.#keys.fill(0)
     this.#values.fill(undefined)
     this.#used.fill(0)
     this.#clock = 0

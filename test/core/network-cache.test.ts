@@ -19,6 +19,9 @@ t.test('a miss is undefined; a set key is found; setting it again replaces the v
   c.set(42, 'b')
   t.equal(c.get(42), 'b')
   t.equal(c.get(43), undefined, 'a neighbour is another key')
+  t.equal(c.get(0), undefined, 'an empty slot does not answer for network 0')
+  c.set(0, 'zero')
+  t.equal(c.get(0), 'zero', '0 is a key like any other')
 })
 
 t.test('keys that differ only in their high bits are different entries', async (t) => {
