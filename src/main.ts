@@ -44,8 +44,9 @@ const HEAP_GROWTH_PERCENT = 50
  *
  * V8 lets the old generation grow to up to four times what survived the last full
  * collection. Under connection churn (apk opens a connection per request) most of that is
- * dead sockets: the peak RSS measured 385 MiB where 280 were needed. A fixed 50% keeps the
- * peak near the live size; the extra full collections cost no measurable throughput.
+ * dead sockets: the peak RSS measured 336 to 385 MiB where 280 were needed. A fixed 50% keeps
+ * the peak near the live size; the extra full collections cost about 10% of the
+ * new-connection rate (none measurable with keep-alive). See README, "Memory against speed".
  */
 export function heapGrowthFlag (execArgv: readonly string[], nodeOptions: string | undefined): string | null {
   const given = [...execArgv, nodeOptions ?? ''].some((a) => /--heap[-_]growing[-_]percent\b/.test(a))
