@@ -35,12 +35,13 @@ function geoipFiles (root) {
   }
 }
 
-export function bareTarget ({ benchDir }) {
+/** `nodeArgs` go to node before the script (e.g. --cpu-prof). */
+export function bareTarget ({ benchDir, nodeArgs = [] }) {
   return {
     name: 'bare',
     describe: 'node:http, fixed 302 (Node ceiling)',
     async start ({ port, cpu, pin }) {
-      const [cmd, args] = pinned(cpu, process.execPath, [join(benchDir, 'baseline', 'bare-302.mjs'), '--host', '127.0.0.1', '--port', String(port)], pin)
+      const [cmd, args] = pinned(cpu, process.execPath, [...nodeArgs, join(benchDir, 'baseline', 'bare-302.mjs'), '--host', '127.0.0.1', '--port', String(port)], pin)
       const proc = startProcess(cmd, args)
       await waitUntil(async () => (await get(`http://127.0.0.1:${port}/alpine/`)).status === 302, proc, 10_000, 'bare-302')
       return proc
