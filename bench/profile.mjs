@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { runWrk } from './http/wrk.mjs'
 import { freePort, stopProcess } from './lib/proc.mjs'
+import { fmt, table } from './lib/stats.mjs'
 import { bareTarget, mirrorgateTarget } from './lib/targets.mjs'
 
 const { values: opt } = parseArgs({
@@ -100,17 +101,15 @@ runs.push(mg)
 // CPU per request by layer: the layer's share of the window's samples times the window's
 // length, over the requests wrk counted in it.
 const perRequest = (run, layer) => (run.profile.layers.get(layer) ?? 0) * run.profile.usPerSample / run.measured.requests
-const cell = (us) => us.toFixed(1)
 console.log(`\nmain-thread CPU per request, µs, by layer (${opt.cold ? 'cold pass' : opt.mode})`)
 console.log('profiling adds to every layer; Node code that V8 inlined into an application function counts as application')
 const header = ['layer', ...runs.map((r) => r.name)]
 if (runs.length === 2) header.push('difference')
 const rows = [...LAYERS, 'total'].map((layer) => {
   const us = runs.map((r) => layer === 'total' ? LAYERS.reduce((sum, l) => sum + perRequest(r, l), 0) : perRequest(r, layer))
-  return [layer, ...us.map(cell), ...(us.length === 2 ? [(us[1] - us[0] >= 0 ? '+' : '') + cell(us[1] - us[0])] : [])]
+  return [layer, ...us.map((x) => fmt(x, 1)), ...(us.length === 2 ? [(us[1] - us[0] >= 0 ? '+' : '') + fmt(us[1] - us[0], 1)] : [])]
 })
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-for (const r of [header, ...rows]) console.log(r.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  '))
+console.log(table(header, rows).text)
 
 const top = Number(opt.top)
 const show = (title, m) => {
