@@ -1,16 +1,25 @@
 // The live state of the mirror network: the table in force, each mirror's health per scheme,
 // drains, and the reference sync point. Turns them into the per-class gates the selection
 // applies, and tells listeners only when some mirror's eligibility actually changed.
+// Health and lag only demote a mirror (see Standing in core/selection.ts); drains exclude it.
 
 import { applyProbe, UNKNOWN, type Health, type HysteresisPolicy, type ProbeResult } from './core/health.js'
 import { lagMs, maxLagFor, type FreshnessPolicy, type PathClass } from './core/freshness.js'
 import type { Gate, Verdict } from './core/selection.js'
 import type { Mirror, MirrorTable, Scheme } from './core/types.js'
+import type { ProbeConfig } from './config/schema.js'
 
-export interface FleetPolicy extends HysteresisPolicy, FreshnessPolicy {
-  /** Below this fraction of enabled mirrors up, health is ignored (fail open). */
+export interface FleetPolicy extends HysteresisPolicy, FreshnessPolicy, Pick<ProbeConfig, 'enabled' | 'master'> {
+  /**
+   * Health is ignored (fail open) when fewer than this fraction of enabled mirrors is up and
+   * the prober itself is the likely cause: its master fails too, or, without a master, every
+   * one of at least FAIL_OPEN_MIN_MIRRORS mirrors fails at once.
+   */
   readonly failOpenBelow: number
 }
+
+/** Without a master, fewer mirrors than this failing together say nothing about the prober. */
+export const FAIL_OPEN_MIN_MIRRORS = 3
 
 export interface Drain { readonly until: number | null, readonly reason: string }
 
@@ -32,6 +41,8 @@ export interface FleetState {
   readonly health: ReadonlyArray<readonly [string, Health]>
   readonly master: Health
   readonly drains: ReadonlyArray<readonly [string, Drain]>
+  /** Whether the state is known (first probe round answered, timed out, or restored). */
+  readonly known: boolean
 }
 
 type VerdictTable = Record<Scheme, Record<PathClass, Map<string, Verdict>>>
@@ -49,12 +60,15 @@ export class Fleet {
   #verdicts: VerdictTable = emptyVerdicts()
   #signature = ''
   #failOpen = false
+  #known: boolean
   #gates: Gates
 
   constructor (table: MirrorTable, policy: FleetPolicy, now: () => number = Date.now) {
     this.#table = table
     this.#policy = policy
     this.#now = now
+    // Without probes nothing will ever be learnt: the table is all there is to know.
+    this.#known = !policy.enabled
     this.#gates = this.#makeGates()
     this.refresh()
   }
@@ -63,6 +77,15 @@ export class Fleet {
   get gates (): Gates { return this.#gates }
   get failOpen (): boolean { return this.#failOpen }
   get master (): Health { return this.#master }
+  /** True once the first probe round has answered or timed out, or a saved state was restored. */
+  get known (): boolean { return this.#known }
+
+  /** Marks the state as known (readiness); tells listeners so cluster workers follow. */
+  markKnown (): void {
+    if (this.#known) return
+    this.#known = true
+    for (const l of this.#listeners) l(this.#gates)
+  }
 
   /** The sync point mirrors are measured against: the master's, else the newest mirror's. */
   get reference (): number | null {
@@ -121,14 +144,19 @@ export class Fleet {
   }
 
   exportState (): FleetState {
-    return { health: [...this.#health], master: this.#master, drains: [...this.#drains] }
+    return { health: [...this.#health], master: this.#master, drains: [...this.#drains], known: this.#known }
   }
 
-  /** Replaces health, master and drains with another fleet's (a cluster worker following its primary). */
+  /**
+   * Replaces health, master and drains with another fleet's (a cluster worker following its
+   * primary, or a saved state at start); entries for mirrors not in the table are dropped.
+   */
   importState (state: FleetState): void {
-    this.#health = new Map(state.health)
+    const inTable = ([key]: readonly [string, unknown]): boolean => this.#table.byId.has(key.slice(key.indexOf(' ') + 1))
+    this.#health = new Map(state.health.filter(inTable))
     this.#master = state.master
-    this.#drains = new Map(state.drains)
+    this.#drains = new Map(state.drains.filter(([id]) => this.#table.byId.has(id)))
+    this.#known ||= state.known
     this.refresh()
   }
 
@@ -143,7 +171,10 @@ export class Fleet {
       enabled++
       if (SCHEMES.some((s) => this.#base(m, s) !== null && this.health(m.id, s).state !== 'down')) up++
     }
-    this.#failOpen = enabled > 0 && up / enabled < this.#policy.failOpenBelow
+    const fewUp = enabled > 0 && up / enabled < this.#policy.failOpenBelow
+    // A small fleet losing most of its mirrors is not evidence against the prober.
+    const proberSuspect = this.#policy.master !== null ? this.#master.state === 'down' : up === 0 && enabled >= FAIL_OPEN_MIN_MIRRORS
+    this.#failOpen = fewUp && proberSuspect
     const reference = this.reference
     const verdicts = emptyVerdicts()
     let signature = `v${this.#table.version}|${this.#failOpen ? 'open|' : ''}`
@@ -153,7 +184,8 @@ export class Fleet {
           const v = this.#verdict(m, scheme, cls, reference)
           if (v !== null) {
             verdicts[scheme][cls].set(m.id, v)
-            signature += `${scheme}/${cls}/${m.id}/${v.code}|`
+            // A lag changes only when a mirror or the master syncs; 'behind' groups depend on it.
+            signature += `${scheme}/${cls}/${m.id}/${v.code}${v.lagMs ?? ''}|`
           }
         }
       }
@@ -179,12 +211,21 @@ export class Fleet {
     const probedScheme: Scheme = base.startsWith('https:') ? 'https' : 'http'
     const h = this.health(m.id, probedScheme)
     if (h.state === 'down' && !this.#failOpen) {
-      return { code: 'down', reason: `down: ${h.lastError?.reason ?? 'probe failed'}${h.lastError?.message ? ` (${h.lastError.message})` : ''}` }
+      return { code: 'down', standing: 'down', reason: `down: ${h.lastError?.reason ?? 'probe failed'}${h.lastError?.message ? ` (${h.lastError.message})` : ''}` }
+    }
+    if (h.state === 'unknown' && this.#policy.enabled) {
+      return { code: 'unprobed', standing: 'unprobed', reason: 'not probed yet: mirrors known to be fresh come first' }
     }
     const lag = lagMs(this.syncTime(m.id), reference)
     const max = maxLagFor(cls, this.#policy)
     if (lag !== null && lag > max) {
-      return { code: 'stale', reason: `${Math.round(lag / 60000)} min behind the reference sync point; ${cls} files allow ${Math.round(max / 60000)} min` }
+      return {
+        code: 'stale',
+        standing: 'behind',
+        lagMs: lag,
+        allowedMs: max,
+        reason: `${Math.round(lag / 60000)} min behind the reference sync point; ${cls} files allow ${Math.round(max / 60000)} min`
+      }
     }
     return null
   }

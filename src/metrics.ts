@@ -9,7 +9,7 @@ import type { Fleet } from './fleet.js'
 import type { GeoIp } from './geoip/reader.js'
 
 // Status codes as label text, so counting a response does not format a number.
-const STATUS_TEXT: Readonly<Record<number, string>> = { 200: '200', 302: '302', 304: '304', 400: '400', 404: '404', 405: '405', 503: '503' }
+const STATUS_TEXT: Readonly<Record<number, string>> = { 200: '200', 302: '302', 400: '400', 404: '404', 405: '405', 503: '503' }
 
 /** A counter with one or two labels, kept as plain numbers and exposed at scrape time. */
 class Tally {

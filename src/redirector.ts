@@ -38,6 +38,8 @@ export interface Decision {
   readonly targets: readonly Target[]
   /** Pre-rendered continent label for metrics. */
   readonly continent: string
+  /** Every target is known to be down: the fallback, where there is one, comes first. */
+  readonly lastResort: boolean
 }
 
 export interface Explanation {
@@ -126,8 +128,8 @@ export class Redirector {
     if (cached !== undefined) return cached
     const started = performance.now()
     const client = this.client(ip, scheme, pinned)
-    const ranked = orderForNetwork(this.#ranking(client, cls), client.network, this.#keep).ranked
-    const decision = this.#intern(ranked, scheme, client.place.continent ?? 'unknown')
+    const selection = orderForNetwork(this.#ranking(client, cls), client.network, this.#keep)
+    const decision = this.#intern(selection.ranked, scheme, client.place.continent ?? 'unknown', selection.standing === 'down')
     this.#metrics?.selectionSeconds.observe((performance.now() - started) / 1000)
     if (typeof key === 'number') this.#cache.set(key, decision)
     else this.#hinted.set(key, decision)
@@ -143,17 +145,17 @@ export class Redirector {
       const full = rankForPlace(this.#table, client, this.#policy, this.#gates?.[cls], this.#keep)
       // Only what ordering needs: the exclusions (explain's business) would otherwise stay
       // in memory once per cached place.
-      ranking = kinds[kind] = { group: full.group, alternatives: full.alternatives, excluded: [], groupReason: '' }
+      ranking = kinds[kind] = { group: full.group, alternatives: full.alternatives, excluded: [], groupReason: '', standing: full.standing }
     }
     return ranking
   }
 
-  #intern (ranked: readonly Ranked[], scheme: Scheme, continent: string): Decision {
+  #intern (ranked: readonly Ranked[], scheme: Scheme, continent: string, lastResort: boolean): Decision {
     // One flat string (join), not a chain of concatenations kept alive as the map's key.
-    const signature = [scheme, continent, ...ranked.map((r) => r.mirror.id)].join(' ')
+    const signature = [scheme, continent, lastResort ? '!' : '', ...ranked.map((r) => r.mirror.id)].join(' ')
     let decision = this.#decisions.get(signature)
     if (decision === undefined) {
-      decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r))), continent })
+      decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r))), continent, lastResort })
       // Sharing is only an economy: past the bound, start over rather than grow.
       if (this.#decisions.size >= DECISIONS_SHARED) this.#decisions.clear()
       this.#decisions.set(signature, decision)

@@ -3,7 +3,11 @@
 //
 // The rule, in order:
 //  1. Drop mirrors that cannot serve this client at all (disabled, wrong scheme or IP
-//     family, restrictions, and whatever the caller's gate says, e.g. health).
+//     family, restrictions, and whatever the caller's gate excludes outright, e.g. drains).
+//     Standing: of the rest, keep only those of the best standing any of them has (fresh,
+//     then live but behind, then not yet probed, then down): a mirror the gate only demotes
+//     still serves when nothing better is left for this client, so apk is never sent to a
+//     known-dead mirror while a live one could serve it, nor refused while any could.
 //  2. Pool: the eligible mirrors in the client's country, or all eligible ones if none.
 //  3. Group: the pool mirrors within `nearKm` of the nearest pool mirror ("comparably
 //     near"); if some of them share the client's ASN, only those.
@@ -18,9 +22,25 @@ import type { Client, Mirror, MirrorTable } from './types.js'
 export type ExclusionCode =
   | 'disabled' | 'scheme' | 'family'
   | 'only-countries' | 'only-continents' | 'excluded-country'
-  | 'draining' | 'down' | 'stale'
+  | 'draining' | 'down' | 'stale' | 'unprobed'
 
-export interface Verdict { readonly code: ExclusionCode; readonly reason: string }
+/** How far a mirror can be trusted now, best first; a mirror without a verdict is 'fresh'. */
+export type Standing = 'fresh' | 'behind' | 'unprobed' | 'down'
+
+const STANDINGS: readonly Standing[] = ['fresh', 'behind', 'unprobed', 'down']
+
+/**
+ * Why a mirror is not (or not first) a choice for this client. Without a `standing` it is
+ * excluded outright; with one it is only demoted, and serves when nothing better is left.
+ */
+export interface Verdict {
+  readonly code: ExclusionCode
+  readonly reason: string
+  readonly standing?: Exclude<Standing, 'fresh'>
+  /** For 'behind': how far behind the reference, and the lag its path class allows. */
+  readonly lagMs?: number
+  readonly allowedMs?: number
+}
 
 /** Extra per-mirror eligibility supplied by the caller (health, freshness, draining). */
 export type Gate = (mirror: Mirror, client: Client) => Verdict | null
@@ -49,6 +69,8 @@ export interface Selection {
   readonly excluded: readonly Excluded[]
   /** Why the group was formed as it was, for people reading /api/v1/explain. */
   readonly groupReason: string
+  /** The standing the ranked mirrors share: 'down' means every one is a last resort. */
+  readonly standing: Standing
 }
 
 /** Step 1: the reason this client may not use this mirror, or null. */
@@ -102,18 +124,40 @@ export interface PlaceRanking {
   readonly alternatives: readonly Ranked[]
   readonly excluded: readonly Excluded[]
   readonly groupReason: string
+  readonly standing: Standing
 }
 
 /** Steps 1-3 and 5 for a client's place, IP family and scheme; its network is not used. */
 export function rankForPlace (table: MirrorTable, client: Client, policy: SelectionPolicy, gate?: Gate, limit = Infinity): PlaceRanking {
   const place = client.place
   const excluded: Excluded[] = []
-  const eligible: Candidate[] = []
-  let inCountry = 0
+  const usable: Array<{ mirror: Mirror, verdict: Verdict | null }> = []
+  let bestLevel = STANDINGS.length
   for (const mirror of table.mirrors) {
     const verdict = exclusionFor(mirror, client) ?? (gate === undefined ? null : gate(mirror, client))
-    if (verdict !== null) {
+    if (verdict !== null && verdict.standing === undefined) {
       excluded.push({ mirror, code: verdict.code, reason: verdict.reason })
+      continue
+    }
+    usable.push({ mirror, verdict })
+    bestLevel = Math.min(bestLevel, levelOf(verdict))
+  }
+  const standing = STANDINGS[bestLevel] ?? 'fresh'
+  if (usable.length === 0) return { group: [], alternatives: [], excluded, groupReason: 'no eligible mirror', standing }
+  // Behind: only the freshest sync group serves, the mirrors within the class's bound of the
+  // least-lagged one, so indexes are as new as any live mirror has them.
+  let groupEnd = Infinity
+  if (standing === 'behind') {
+    for (const { verdict: v } of usable) {
+      if (v?.standing === 'behind') groupEnd = Math.min(groupEnd, (v.lagMs ?? 0) + (v.allowedMs ?? 0))
+    }
+  }
+  const eligible: Candidate[] = []
+  let inCountry = 0
+  for (const { mirror, verdict } of usable) {
+    if (verdict !== null && (levelOf(verdict) > bestLevel || (verdict.lagMs ?? 0) > groupEnd)) {
+      const reason = levelOf(verdict) > bestLevel ? verdict.reason : `${verdict.reason}; the freshest live mirrors are ${minutes(groupEnd - (verdict.allowedMs ?? 0))} min behind`
+      excluded.push({ mirror, code: verdict.code, reason })
       continue
     }
     const sameCountry = place.country !== null && mirror.country === place.country
@@ -125,7 +169,6 @@ export function rankForPlace (table: MirrorTable, client: Client, policy: Select
       sameAsn: place.asn !== null && mirror.asns.includes(place.asn)
     })
   }
-  if (eligible.length === 0) return { group: [], alternatives: [], excluded, groupReason: 'no eligible mirror' }
 
   // Steps 2 and 3.
   const pool = inCountry > 0 ? eligible.filter((c) => c.sameCountry) : eligible
@@ -134,7 +177,7 @@ export function rankForPlace (table: MirrorTable, client: Client, policy: Select
   let group = pool.filter((c) => c.distance <= nearest + policy.nearKm)
   const sameAsn = group.filter((c) => c.sameAsn)
   if (sameAsn.length > 0) group = sameAsn
-  const groupReason = (inCountry > 0 ? `mirrors in ${place.country as string}` : 'no eligible mirror in the client\'s country; nearest mirrors') +
+  const groupReason = STANDING_NOTE[standing](groupEnd) + (inCountry > 0 ? `mirrors in ${place.country as string}` : 'no eligible mirror in the client\'s country; nearest mirrors') +
     ` within ${policy.nearKm} km of the nearest (${Math.round(nearest)} km)` +
     (sameAsn.length > 0 ? `, restricted to the client's AS${place.asn as number}` : '')
 
@@ -145,8 +188,23 @@ export function rankForPlace (table: MirrorTable, client: Client, policy: Select
     group: group.map((c) => toRanked(c, client, true, 0)),
     alternatives: best(rest, limit - group.length, byAlternative).map((c) => toRanked(c, client, false, 0)),
     excluded,
-    groupReason
+    groupReason,
+    standing
   }
+}
+
+function levelOf (verdict: Verdict | null): number {
+  return verdict === null ? 0 : STANDINGS.indexOf(verdict.standing ?? 'fresh')
+}
+
+const minutes = (ms: number): number => Math.round(ms / 60000)
+
+/** What explain says first when the group is not made of fresh mirrors. */
+const STANDING_NOTE: Readonly<Record<Standing, (groupEnd: number) => string>> = {
+  fresh: () => '',
+  behind: (end) => `no live mirror within the freshness bound for this client, so the freshest (up to ${minutes(end)} min behind) serve; `,
+  unprobed: () => 'no mirror known fresh for this client yet, so mirrors not yet probed serve; ',
+  down: () => 'every mirror that could serve this client is down: a last resort; '
 }
 
 /** Step 4: the group in this client network's rendezvous order, then the alternatives. */
@@ -156,7 +214,7 @@ export function orderForNetwork (ranking: PlaceRanking, network: string, limit =
   scored.sort((a, b) => b.score - a.score || (a.mirror.id < b.mirror.id ? -1 : 1))
   const ranked: Ranked[] = scored.length > limit ? scored.slice(0, limit) : scored
   for (const r of ranking.alternatives) if (ranked.length < limit) ranked.push(r)
-  return { ranked, excluded: ranking.excluded, groupReason: ranking.groupReason }
+  return { ranked, excluded: ranking.excluded, groupReason: ranking.groupReason, standing: ranking.standing }
 }
 
 /**

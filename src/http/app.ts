@@ -53,7 +53,7 @@ export function buildApp (deps: AppDeps): App {
   const traffic = new TrafficShare()
   const redirect = createRedirectHandler({
     redirector: deps.redirector, proxies, metrics, fallback: config.fallback, linkCount: config.linkCount,
-    classifier, fleet: deps.fleet, traffic,
+    classifier, traffic,
     instanceId: config.instance.id,
     instanceContinent: config.instance.country === null ? null : (COUNTRIES.get(config.instance.country)?.continent ?? null),
     downloadName: config.dns.name
@@ -98,7 +98,7 @@ export function buildApp (deps: AppDeps): App {
       .send(JSON.stringify({ error: (error as { code?: string }).code ?? 'MG_ERR_INTERNAL', message: status >= 500 ? 'Internal error' : (error as Error).message }))
   })
 
-  registerHealth(fastify, app, metrics)
+  registerHealth(fastify, app, metrics, deps.fleet)
   registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier })
   registerMirrors(fastify, { config, fleet: deps.fleet, traffic })
   registerStatusPage(fastify, { config, fleet: deps.fleet, traffic })

@@ -5,7 +5,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import type { PathClassifier } from '../core/freshness.js'
 import { regionPlace } from '../core/regions.js'
-import type { Fleet } from '../fleet.js'
 import type { Decision, Redirector, Target } from '../redirector.js'
 import type { Metrics } from '../metrics.js'
 import type { TrafficShare } from '../traffic.js'
@@ -19,7 +18,6 @@ export interface RedirectDeps {
   readonly fallback: string | null
   readonly linkCount: number
   readonly classifier: PathClassifier
-  readonly fleet: Fleet
   readonly traffic: TrafficShare
   /** This instance's id, sent as X-Mirrorgate-Instance on every redirect. */
   readonly instanceId: string
@@ -45,20 +43,7 @@ export function hostHint (host: string | undefined, downloadName: string): strin
 }
 
 export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
-  const { redirector, proxies, metrics, fallback, linkCount, classifier, fleet, traffic, instanceId, instanceContinent, downloadName } = deps
-
-  /** apk sends If-Modified-Since only to us, never to the mirror: answer it here when we can. */
-  function notModified (res: ServerResponse, ims: string | undefined): boolean {
-    const reference = fleet.reference
-    if (ims === undefined || reference === null) return false
-    const since = Date.parse(ims)
-    // Nothing is newer than the reference sync point, so an index at least that new is current.
-    if (!Number.isFinite(since) || since < Math.floor(reference / 1000) * 1000) return false
-    metrics.request('redirect', 304)
-    res.writeHead(304, { 'Cache-Control': 'private, no-store', 'Last-Modified': new Date(reference).toUTCString() })
-    res.end()
-    return true
-  }
+  const { redirector, proxies, metrics, fallback, linkCount, classifier, traffic, instanceId, instanceContinent, downloadName } = deps
 
   function noMirror (res: ServerResponse, suffix: string): void {
     if (fallback === null) {
@@ -110,8 +95,9 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       metrics.request('redirect', 400)
       return sendError(res, client.code)
     }
+    // If-Modified-Since is never answered with 304: apk sends its local download time, which
+    // cannot tell which sync point it holds (README, "No 304 for indexes").
     const cls = classifier.classify(rest)
-    if (cls === 'volatile' && notModified(res, h['if-modified-since'])) return
     const hint = pathHint ?? hostHint(h.host, downloadName)
     const pinned = hint === null ? null : regionPlace(hint)
     if (hint !== null && pinned === null) {
@@ -124,7 +110,7 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
     if (pinned === null && instanceContinent !== null && decision.continent !== instanceContinent) metrics.offRegion(decision.continent)
     // rest and query were validated by parseTarget: only RFC 3986 characters remain.
     const suffix = query === '' ? rest : rest + '?' + query
-    if (decision.targets.length === 0) return noMirror(res, suffix)
+    if (decision.targets.length === 0 || (decision.lastResort && fallback !== null)) return noMirror(res, suffix)
     sendRedirect(res, decision, suffix)
   }
 }

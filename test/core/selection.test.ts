@@ -5,7 +5,7 @@ import t from 'tap'
 import { COUNTRIES } from '../../src/core/countries.js'
 import { distanceKm } from '../../src/core/geo.js'
 import { networkKey, parseIp } from '../../src/core/ip.js'
-import { select, type ExclusionCode, type Gate, type Selection, type SelectionPolicy } from '../../src/core/selection.js'
+import { select, type ExclusionCode, type Gate, type Selection, type SelectionPolicy, type Verdict } from '../../src/core/selection.js'
 import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import type { Client, Family, Mirror, MirrorTable, Place, Scheme } from '../../src/core/types.js'
 
@@ -161,6 +161,66 @@ t.test('a gate (4th argument) excludes with its own verdict, after the table rul
   ])
   t.same(seen.sort(), ['down', 'stale', 'up'], 'the gate is not asked about mirrors the table already excludes')
   t.same(ids(select(table, client(place('DE', FRANKFURT)), POLICY, () => ({ code: 'draining', reason: 'maintenance' }))), [])
+})
+
+// ---------- standing: demoted mirrors serve only when nothing better is left ----------
+
+const MIN = 60_000
+const behind = (lagMin: number, allowedMin = 60): Verdict => ({ code: 'stale', standing: 'behind', reason: `${lagMin} min behind`, lagMs: lagMin * MIN, allowedMs: allowedMin * MIN })
+const unprobed: Verdict = { code: 'unprobed', standing: 'unprobed', reason: 'not probed yet' }
+const dead: Verdict = { code: 'down', standing: 'down', reason: 'down: connect' }
+
+t.test('standing: fresh before behind before unprobed before down, whatever the distance', async (t) => {
+  // The fresh mirror is the farthest: standing comes before steps 2 to 5.
+  const table = buildTable([mirror('fresh', at('JP', TOKYO)), mirror('behind'), mirror('new'), mirror('dead')])
+  const verdicts: Record<string, Verdict | null> = { fresh: null, behind: behind(90), new: unprobed, dead }
+  const run = (): Selection => select(table, client(place('DE', FRANKFURT)), POLICY, (m) => verdicts[m.id] ?? null)
+  let s = run()
+  t.same([ids(s), s.standing], [['fresh'], 'fresh'])
+  t.same(codes(s), { behind: 'stale', new: 'unprobed', dead: 'down' }, 'the others are excluded with their own codes')
+  t.equal(s.excluded.find((e) => e.mirror.id === 'dead')?.reason, 'down: connect')
+
+  verdicts.fresh = { code: 'draining', reason: 'maintenance' }
+  s = run()
+  t.same([ids(s), s.standing], [['behind'], 'behind'], 'no fresh mirror: the live one behind serves')
+  t.match(s.groupReason, /no live mirror within the freshness bound/)
+
+  verdicts.behind = dead
+  s = run()
+  t.same([ids(s), s.standing], [['new'], 'unprobed'], 'then a mirror not yet probed, before a known-dead one')
+  t.match(s.groupReason, /not yet probed/)
+
+  verdicts.new = dead
+  s = run()
+  t.same([ids(s).sort(), s.standing], [['behind', 'dead', 'new'], 'down'], 'all down: every one is a last resort, ranked as usual')
+  t.match(s.groupReason, /last resort/)
+  t.ok(s.ranked.every((r) => r.inGroup), 'steps 2 to 4 as usual: the three in Frankfurt are one group')
+})
+
+t.test('behind: only the freshest sync group serves (within the class\'s bound of the least-lagged), sticky by network', async (t) => {
+  const table = buildTable([mirror('two'), mirror('two-half'), mirror('three-half'), mirror('five')])
+  const lag: Record<string, number> = { two: 120, 'two-half': 150, 'three-half': 210, five: 300 }
+  const gate: Gate = (m) => behind(lag[m.id] as number)
+  const s = select(table, client(place('DE', FRANKFURT)), POLICY, gate)
+  t.same(ids(s).sort(), ['two', 'two-half'], 'within 60 min of the freshest (120 min behind)')
+  t.same(codes(s), { 'three-half': 'stale', five: 'stale' })
+  t.match(s.excluded[0]?.reason, /210 min behind; the freshest live mirrors are 120 min behind/)
+  t.match(s.groupReason, /up to 180 min behind/)
+  // Rendezvous still splits the group by network, and one network always gets the same mirror.
+  const firsts = new Map<string, string | undefined>()
+  for (const network of networks(400, 4)) firsts.set(network, first(select(table, client(place('DE', FRANKFURT), { network }), POLICY, gate)))
+  const counts = [...firsts.values()].reduce((m, id) => m.set(id, (m.get(id) ?? 0) + 1), new Map<string | undefined, number>())
+  t.ok((counts.get('two') ?? 0) > 120 && (counts.get('two-half') ?? 0) > 120, `split ${JSON.stringify([...counts])}`)
+  for (const [network, id] of [...firsts].slice(0, 50)) t.equal(first(select(table, client(place('DE', FRANKFURT), { network }), POLICY, gate)), id)
+})
+
+t.test('standing is decided per client: a mirror behind for one client may be the best another can have', async (t) => {
+  // The fresh mirror has no https URL: https clients fall back to the freshest behind them.
+  const table = buildTable([mirror('fresh-http', { urls: ['http://fresh.example.org/alpine/'] }), mirror('old')])
+  const gate: Gate = (m) => (m.id === 'old' ? behind(100) : null)
+  t.same(ids(select(table, client(place('DE', FRANKFURT), { scheme: 'http' }), POLICY, gate)), ['fresh-http'])
+  const https = select(table, client(place('DE', FRANKFURT), { scheme: 'https' }), POLICY, gate)
+  t.same([ids(https), https.standing], [['old'], 'behind'])
 })
 
 // ---------- steps 2 and 3: pool and group ----------

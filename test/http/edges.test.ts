@@ -88,6 +88,41 @@ t.test('no eligible mirror: 503 with Retry-After, or the fallback', async (t) =>
   t.match(metrics.body, /mirrorgate_fallbacks_total\{outcome="fallback"\} 1/)
 })
 
+t.test('every mirror known down: the fallback first; without one, the dead mirrors as a last resort, never a 503', async (t) => {
+  const dir = t.testdir()
+  const table = tableFile(dir, [mirror('a', 'DE', 52.5, 13.4), mirror('b', 'DE', 52.5, 13.4)])
+  const dead = { ok: false, at: Date.now(), latencyMs: 1, syncTime: null, failure: 'connect', message: 'ECONNREFUSED' } as const
+  const explainFor = async (port: number): Promise<{ standing: string, choice: { mirror: string | null, location: string | null } }> =>
+    JSON.parse((await get(port, `/api/v1/explain?ip=${GERMAN}&path=${encodeURIComponent(INDEX)}`, {}, 'GET', '::1')).body)
+
+  const fb = await startService({ table, fallback: 'https://origin.example.org/alpine/' }, '::1')
+  t.teardown(() => fb.service.close())
+  const none = await startService({ table }, '::1')
+  t.teardown(() => none.service.close())
+  for (const { service } of [fb, none]) {
+    for (let i = 0; i < service.config.probes.failuresToDown; i++) for (const id of ['a', 'b']) service.fleet.record(id, 'http', dead)
+  }
+
+  const withFallback = await get(fb.port, INDEX, { 'X-Forwarded-For': GERMAN }, 'GET', '::1')
+  t.same([withFallback.status, withFallback.headers.location], [302, 'https://origin.example.org/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'])
+  const ex = await explainFor(fb.port)
+  t.same([ex.standing, ex.choice.mirror, ex.choice.location], ['down', null, withFallback.headers.location], 'explain says what the redirect did')
+
+  const lastResort = await get(none.port, INDEX, { 'X-Forwarded-For': GERMAN }, 'GET', '::1')
+  t.equal(lastResort.status, 302)
+  t.ok(['a', 'b'].includes(lastResort.headers['x-mirrorgate-mirror'] as string), 'a dead mirror may still answer; a 503 never does')
+  const ex2 = await explainFor(none.port)
+  t.same([ex2.standing, ex2.choice.mirror], ['down', lastResort.headers['x-mirrorgate-mirror']])
+
+  // One comes back: it alone serves again.
+  none.service.fleet.record('b', 'http', { ...dead, ok: true, syncTime: Date.now(), failure: null, message: null })
+  none.service.fleet.record('b', 'http', { ...dead, ok: true, syncTime: Date.now(), failure: null, message: null })
+  for (let i = 0; i < 8; i++) {
+    const r = await get(none.port, INDEX, { 'X-Forwarded-For': `85.${i}.1.1` }, 'GET', '::1')
+    t.equal(r.headers['x-mirrorgate-mirror'], 'b', `85.${i}.1.1 goes to the live mirror`)
+  }
+})
+
 t.test('explain, health, readiness and metrics', async (t) => {
   const { service, port } = await startService()
   t.teardown(() => service.close())

@@ -71,7 +71,8 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
     }
     const cls = deps.classifier.classify(target.rest)
     const { client, selection, appliedClass } = redirector.explain(ip, scheme, cls, pinned)
-    const first = selection.ranked[0]
+    // As the redirect does: known-dead mirrors come after the fallback.
+    const first = selection.standing === 'down' && config.fallback !== null ? undefined : selection.ranked[0]
     reply.header('Cache-Control', 'no-store')
     return {
       instance: config.instance,
@@ -79,10 +80,16 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
       path: pathText,
       pathClass: cls,
       freshnessApplied: appliedClass,
+      // fresh, behind (no mirror within the bound: the freshest serve), unprobed, or down (a last resort).
+      standing: selection.standing,
       choice: first !== undefined
         ? { mirror: first.mirror.id, location: first.base + suffix, reason: selection.groupReason }
         : config.fallback !== null
-          ? { mirror: null, location: config.fallback + suffix, reason: 'no eligible mirror: the configured fallback' }
+          ? {
+              mirror: null,
+              location: config.fallback + suffix,
+              reason: selection.ranked.length > 0 ? 'every mirror that could serve this client is down: the configured fallback first' : 'no eligible mirror: the configured fallback'
+            }
           : { mirror: null, location: null, reason: 'no eligible mirror and no fallback: 503' },
       ranked: selection.ranked.map((r, i) => ({
         rank: i + 1,

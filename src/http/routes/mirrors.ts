@@ -29,8 +29,7 @@ export function overallState (s: MirrorStatus): string {
   if (s.drain !== null) return 'draining'
   const probes = [s.http, s.https].filter((h): h is Health => h !== null)
   if (probes.length > 0 && probes.every((h) => h.state === 'down')) return 'down'
-  const v = s.serving.http.versioned ?? s.serving.https.versioned
-  if (v?.code === 'stale') return 'stale'
+  if (s.serving.http.versioned?.code === 'stale' || s.serving.https.versioned?.code === 'stale') return 'stale'
   if (probes.some((h) => h.state === 'up')) return 'up'
   return 'unknown'
 }

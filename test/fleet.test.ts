@@ -1,0 +1,103 @@
+// src/fleet.ts: how health, lag and drains become verdicts, when health is ignored (fail
+// open), and what a saved or forwarded state restores. Probe results are fed in by hand.
+
+import t from 'tap'
+import type { ProbeResult } from '../src/core/health.js'
+import { buildTable, type MirrorSpec } from '../src/core/table.js'
+import { Fleet, type FleetPolicy } from '../src/fleet.js'
+
+const NOW = Date.UTC(2026, 11, 6, 12, 0, 0)
+const MIN = 60_000
+const POLICY: FleetPolicy = {
+  enabled: true, master: 'http://master.example.org/alpine/', failuresToDown: 1, passesToUp: 1,
+  volatileMaxLagMs: 60 * MIN, versionedMaxLagMs: 24 * 60 * MIN, failOpenBelow: 0.5
+}
+
+function spec (id: string): MirrorSpec {
+  return { id, name: id, tier: 'community', urls: [`http://${id}.example.org/alpine/`], country: 'DE', latitude: 50, longitude: 8, weight: 1, families: ['ipv4'], enabled: true }
+}
+
+const pass = (syncTime: number): ProbeResult => ({ ok: true, at: NOW, latencyMs: 5, syncTime, failure: null, message: null })
+const fail: ProbeResult = { ok: false, at: NOW, latencyMs: 5, syncTime: null, failure: 'connect', message: 'ECONNREFUSED' }
+
+function fleetOf (ids: string[], policy: Partial<FleetPolicy> = {}): Fleet {
+  return new Fleet(buildTable(ids.map(spec)), { ...POLICY, ...policy }, () => NOW)
+}
+
+const verdict = (fleet: Fleet, id: string): string | null => {
+  const v = fleet.status().find((s) => s.mirror.id === id)?.serving.http.volatile ?? null
+  return v === null ? null : `${v.code}/${v.standing ?? 'excluded'}`
+}
+
+t.test('a mirror never probed is demoted (unprobed), unless probing is off', async (t) => {
+  const probing = fleetOf(['a'])
+  t.equal(verdict(probing, 'a'), 'unprobed/unprobed')
+  t.equal(probing.known, false, 'nothing known yet')
+  const off = fleetOf(['a'], { enabled: false })
+  t.equal(verdict(off, 'a'), null, 'without probes the table is all there is')
+  t.equal(off.known, true)
+})
+
+t.test('down and behind only demote; a drain excludes', async (t) => {
+  const fleet = fleetOf(['fresh', 'late', 'dead', 'drained'])
+  fleet.recordMaster(pass(NOW))
+  fleet.record('fresh', 'http', pass(NOW))
+  fleet.record('late', 'http', pass(NOW - 90 * MIN))
+  fleet.record('dead', 'http', fail)
+  fleet.record('drained', 'http', pass(NOW))
+  fleet.drain('drained', null, 'maintenance')
+  t.same(['fresh', 'late', 'dead', 'drained'].map((id) => verdict(fleet, id)), [null, 'stale/behind', 'down/down', 'draining/excluded'])
+  const late = fleet.status().find((s) => s.mirror.id === 'late')?.serving.http.volatile
+  t.same([late?.lagMs, late?.allowedMs], [90 * MIN, 60 * MIN], 'the lag and the bound travel with the verdict')
+  t.equal(fleet.status().find((s) => s.mirror.id === 'late')?.serving.http.versioned, null, 'within the 24 h bound for packages')
+})
+
+t.test('fail open needs evidence against the prober, not a small fleet losing mirrors', async (t) => {
+  // With a master: two of three down while the master answers is the mirrors' problem.
+  const withMaster = fleetOf(['a', 'b', 'c'])
+  withMaster.recordMaster(pass(NOW))
+  for (const id of ['a', 'b', 'c']) withMaster.record(id, 'http', pass(NOW))
+  withMaster.record('b', 'http', fail)
+  withMaster.record('c', 'http', fail)
+  t.equal(withMaster.failOpen, false, 'master up: health applies')
+  t.equal(verdict(withMaster, 'b'), 'down/down')
+  withMaster.recordMaster(fail)
+  t.equal(withMaster.failOpen, true, 'master failing too: the prober is the likely cause')
+  t.equal(verdict(withMaster, 'b'), null, 'health ignored')
+  withMaster.recordMaster(pass(NOW))
+  t.equal(withMaster.failOpen, false)
+
+  // Without a master: only all of at least three failing at once.
+  const small = fleetOf(['a', 'b', 'c'], { master: null })
+  for (const id of ['a', 'b', 'c']) small.record(id, 'http', pass(NOW))
+  small.record('b', 'http', fail)
+  small.record('c', 'http', fail)
+  t.equal(small.failOpen, false, 'two of three down, one up: clients go to the live one')
+  small.record('a', 'http', fail)
+  t.equal(small.failOpen, true, 'all three at once')
+  const two = fleetOf(['a', 'b'], { master: null })
+  two.record('a', 'http', fail)
+  two.record('b', 'http', fail)
+  t.equal(two.failOpen, false, 'two mirrors are too few to tell')
+})
+
+t.test('state: known travels with exportState/importState; entries for mirrors not in the table are dropped', async (t) => {
+  const source = fleetOf(['a', 'b'])
+  source.recordMaster(pass(NOW))
+  source.record('a', 'http', pass(NOW))
+  source.record('b', 'http', fail)
+  let told = 0
+  source.onChange(() => { told++ })
+  source.markKnown()
+  source.markKnown()
+  t.equal(told, 1, 'listeners hear of it once')
+  const target = fleetOf(['a', 'c'])
+  target.importState(source.exportState())
+  t.equal(target.known, true)
+  t.equal(target.health('a', 'http').state, 'up')
+  t.equal(target.exportState().health.length, 1, 'b is not in this table')
+  t.equal(target.master.syncTime, NOW)
+  const unknown = fleetOf(['a'])
+  unknown.importState({ ...source.exportState(), known: false })
+  t.equal(unknown.known, false, 'an unknown state does not make a fleet ready')
+})
