@@ -22,7 +22,12 @@ export interface ProbeConfig {
   readonly canary: string
   /** The origin whose canary sets the reference sync point; null: the newest mirror's. */
   readonly master: string | null
+  /** Between probes of a community mirror (and of any mirror whose tier is not t1). */
   readonly intervalMs: number
+  /** Between probes of a Tier-1 mirror and of the master: the sponsors carry most clients. */
+  readonly t1IntervalMs: number
+  /** After a failed probe (or a pass while down), the next comes this soon, to confirm it. */
+  readonly retryMs: number
   readonly timeoutMs: number
   /** Each probe is delayed by up to this fraction of the interval, spreading the load. */
   readonly jitter: number
@@ -31,6 +36,10 @@ export interface ProbeConfig {
   readonly passesToUp: number
   /** Down mirrors are probed less often, doubling up to this interval. */
   readonly maxBackoffMs: number
+  /** Not ready (/readyz 503) until the first round has answered, or this long after start. */
+  readonly readyTimeoutMs: number
+  /** Where probe results are saved, so that a restart is ready at once; null: not saved. */
+  readonly stateFile: string | null
 }
 
 export interface FreshnessConfig {
@@ -135,13 +144,17 @@ export const DEFAULTS: Config = deepFreeze({
     enabled: true,
     canary: 'last-updated',
     master: null,
-    intervalMs: 60_000,
+    intervalMs: 30_000,
+    t1IntervalMs: 10_000,
+    retryMs: 2_000,
     timeoutMs: 5_000,
     jitter: 0.2,
     concurrency: 8,
     failuresToDown: 3,
     passesToUp: 2,
-    maxBackoffMs: 600_000
+    maxBackoffMs: 600_000,
+    readyTimeoutMs: 15_000,
+    stateFile: null
   },
   freshness: {
     volatile: ['**/APKINDEX.tar.gz', '**/last-updated', '**/*.yaml', '**/*.txt', '**/*.json', '**/', ''],
@@ -170,8 +183,8 @@ const TOP_KEYS = ['host', 'port', 'workers', 'prefixes', 'table', 'geoip', 'trus
   'probes', 'freshness', 'admin', 'dns', 'exports']
 const DNS_KEYS = ['enabled', 'name', 'host', 'port', 'nameservers', 'hostmaster', 'ttl', 'answers', 'endpoints']
 const ENDPOINT_KEYS = ['id', 'country', 'latitude', 'longitude', 'addresses', 'health', 'weight']
-const PROBE_KEYS = ['enabled', 'canary', 'master', 'intervalSeconds', 'timeoutSeconds', 'jitter', 'concurrency', 'failuresToDown',
-  'passesToUp', 'maxBackoffSeconds']
+const PROBE_KEYS = ['enabled', 'canary', 'master', 'intervalSeconds', 't1IntervalSeconds', 'retrySeconds', 'timeoutSeconds', 'jitter',
+  'concurrency', 'failuresToDown', 'passesToUp', 'maxBackoffSeconds', 'readyTimeoutSeconds', 'stateFile']
 const FRESHNESS_KEYS = ['volatile', 'versioned', 'volatileMaxLagSeconds', 'versionedMaxLagSeconds', 'failOpenBelow']
 const GLOB = /^[A-Za-z0-9._~*?\/-]*$/
 
@@ -290,12 +303,16 @@ export function configFromDocument (doc: unknown, file: string, baseDir: string)
       canary: pr.canary === undefined ? dp.canary : string(where, 'probes.canary', pr.canary, /^[A-Za-z0-9._~-][A-Za-z0-9._~/-]*$/, 'must be a relative path (no leading /)'),
       master: pr.master === undefined || pr.master === null ? dp.master : httpUrl(where, 'probes.master', pr.master, true),
       intervalMs: seconds('probes.intervalSeconds', pr.intervalSeconds, dp.intervalMs, 0.05, 86400),
+      t1IntervalMs: seconds('probes.t1IntervalSeconds', pr.t1IntervalSeconds, dp.t1IntervalMs, 0.05, 86400),
+      retryMs: seconds('probes.retrySeconds', pr.retrySeconds, dp.retryMs, 0.01, 3600),
       timeoutMs: seconds('probes.timeoutSeconds', pr.timeoutSeconds, dp.timeoutMs, 0.01, 300),
       jitter: pr.jitter === undefined ? dp.jitter : number(where, 'probes.jitter', pr.jitter, 0, 1),
       concurrency: pr.concurrency === undefined ? dp.concurrency : number(where, 'probes.concurrency', pr.concurrency, 1, 256, true),
       failuresToDown: pr.failuresToDown === undefined ? dp.failuresToDown : number(where, 'probes.failuresToDown', pr.failuresToDown, 1, 100, true),
       passesToUp: pr.passesToUp === undefined ? dp.passesToUp : number(where, 'probes.passesToUp', pr.passesToUp, 1, 100, true),
-      maxBackoffMs: seconds('probes.maxBackoffSeconds', pr.maxBackoffSeconds, dp.maxBackoffMs, 0.05, 86400)
+      maxBackoffMs: seconds('probes.maxBackoffSeconds', pr.maxBackoffSeconds, dp.maxBackoffMs, 0.05, 86400),
+      readyTimeoutMs: seconds('probes.readyTimeoutSeconds', pr.readyTimeoutSeconds, dp.readyTimeoutMs, 0, 3600),
+      stateFile: pr.stateFile === undefined || pr.stateFile === null ? dp.stateFile : path('probes.stateFile', pr.stateFile)
     },
     freshness: {
       volatile: globs('freshness.volatile', fr.volatile, df.volatile),

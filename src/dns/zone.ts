@@ -21,6 +21,7 @@ import { regionPlace } from '../core/regions.js'
 import { networkKey, parseIp, type Family, type Ip } from '../core/ip.js'
 import type { Place } from '../core/types.js'
 import type { DnsConfig, ProbeConfig } from '../config/schema.js'
+import { worstDetectionMs } from '../probes/schedule.js'
 import { answerScope, encodeClientSubnet, parseClientSubnet, usableForLocation, type ClientSubnet } from './ecs.js'
 import type { Endpoint } from './endpoints.js'
 import {
@@ -55,15 +56,15 @@ export interface Outcome {
 
 /**
  * The answer TTL: dns.ttl when set, else half the time probes need to notice a failure
- * (interval × failures-to-down), clamped to [5, 300] s. A client may keep using a dead endpoint
+ * (worstDetectionMs for a community mirror), clamped to [5, 300] s. A client may keep using a dead endpoint
  * for detection time plus TTL; half the detection time bounds what caching adds to the outage at
  * 50 %, without a TTL so short that resolvers re-ask every few seconds (many clamp tiny TTLs
  * anyway, hence the floor) or so long that failover waits on caches (the 5 min ceiling).
- * The defaults (60 s × 3) give 90 s.
+ * The defaults (30 s interval, 3 failures 2 s apart, 5 s timeout) give 28 s.
  */
 export function answerTtl (dns: DnsConfig, probes: ProbeConfig): number {
   if (dns.ttl !== null) return dns.ttl
-  const derived = Math.round(probes.intervalMs * probes.failuresToDown / 1000 / 2)
+  const derived = Math.round(worstDetectionMs(probes, probes.intervalMs) / 1000 / 2)
   return Math.min(300, Math.max(5, derived))
 }
 

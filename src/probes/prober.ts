@@ -1,18 +1,22 @@
 // Schedules probes: every enabled mirror once per scheme it offers, plus the master, each on
-// its own jittered timer, backed off while down, never more than `concurrency` at once.
+// its own jittered timer (Tier-1 mirrors and the master more often than community ones), a
+// failure confirmed within `retryMs`, backed off while down, never more than `concurrency` at once.
 // Results go to the Fleet, which owns all health state; this file only decides when to look.
 
 import type { ProbeConfig } from '../config/schema.js'
 import type { Health, ProbeResult } from '../core/health.js'
-import type { MirrorTable, Scheme } from '../core/types.js'
+import type { Mirror, MirrorTable, Scheme } from '../core/types.js'
 import type { Fleet } from '../fleet.js'
 import { probe } from './probe.js'
+import { probeDelay } from './schedule.js'
 
 export interface ProbeTarget {
   /** The mirror id; null for the master. */
   readonly id: string | null
   readonly scheme: Scheme
   readonly url: string
+  /** Between probes while it passes: by tier. */
+  readonly intervalMs: number
 }
 
 export interface ProberHooks {
@@ -22,36 +26,26 @@ export interface ProberHooks {
   now?: () => number
 }
 
-/**
- * How long until a target's next probe. Down targets back off exponentially, starting at
- * twice the interval when they go down; a down target that passes is probed at the normal
- * rate again so that it can come back up.
- */
-export function probeDelay (health: Health, config: ProbeConfig, random: number): number {
-  const { intervalMs, failuresToDown, maxBackoffMs, jitter } = config
-  let base = intervalMs
-  if (health.state === 'down') {
-    const doublings = Math.max(0, health.failures - failuresToDown + 1)
-    base = Math.max(intervalMs, Math.min(maxBackoffMs, intervalMs * 2 ** doublings))
-  }
-  return base * (1 + jitter * random)
-}
-
 /** Identifies a target across tables: a changed URL counts as a new target. */
 function keyOf (t: ProbeTarget): string {
-  return `${t.id ?? ''} ${t.scheme} ${t.url}`
+  return `${t.id ?? ''} ${t.scheme} ${t.url} ${t.intervalMs}`
 }
 
 /** The targets of one mirror (or the master, id null): one per base URL it offers. */
-export function targetsFor (id: string | null, bases: ReadonlyArray<string | null>, canary: string): ProbeTarget[] {
+export function targetsFor (id: string | null, bases: ReadonlyArray<string | null>, canary: string, intervalMs: number): ProbeTarget[] {
   return bases.filter((b): b is string => b !== null)
-    .map((base) => Object.freeze({ id, scheme: base.startsWith('https:') ? 'https' : 'http', url: base + canary }))
+    .map((base) => Object.freeze({ id, scheme: base.startsWith('https:') ? 'https' : 'http', url: base + canary, intervalMs }))
+}
+
+/** The probe interval of a mirror of this tier. */
+export function intervalFor (mirror: Mirror, config: ProbeConfig): number {
+  return mirror.tier === 't1' ? config.t1IntervalMs : config.intervalMs
 }
 
 /** Every target a table asks for, by key: enabled mirrors, then the master. */
 export function targetsOf (table: MirrorTable, config: ProbeConfig): Map<string, ProbeTarget> {
-  const all = table.mirrors.filter((m) => m.enabled).flatMap((m) => targetsFor(m.id, [m.http, m.https], config.canary))
-  all.push(...targetsFor(null, [config.master], config.canary))
+  const all = table.mirrors.filter((m) => m.enabled).flatMap((m) => targetsFor(m.id, [m.http, m.https], config.canary, intervalFor(m, config)))
+  all.push(...targetsFor(null, [config.master], config.canary, config.t1IntervalMs))
   return new Map(all.map((t) => [keyOf(t), t]))
 }
 
@@ -109,7 +103,7 @@ export class Prober {
       const mirror = this.#fleet.table.byId.get(id)
       if (mirror === undefined) return null
       // A disabled mirror can still be checked on demand; it just gets no timer.
-      targets = targetsFor(id, [mirror.http, mirror.https], this.#config.canary).map((t) => this.#targets.get(keyOf(t)) ?? t)
+      targets = targetsFor(id, [mirror.http, mirror.https], this.#config.canary, intervalFor(mirror, this.#config)).map((t) => this.#targets.get(keyOf(t)) ?? t)
     }
     return await Promise.all(targets.map((t) => this.#run(t)))
   }
@@ -180,7 +174,7 @@ export class Prober {
       this.#timers.delete(key)
       void this.#sync() // cheap unless the table changed; onChange normally got there first
       if (this.#targets.get(key) === target) void this.#run(target)
-    }, probeDelay(this.#health(target), this.#config, this.#random()))
+    }, probeDelay(this.#health(target), target.intervalMs, this.#config, this.#random()))
     timer.unref() // probes never keep the process alive
     this.#timers.set(key, timer)
   }

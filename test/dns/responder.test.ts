@@ -20,7 +20,7 @@ import { GeoIp } from '../../src/geoip/reader.js'
 const NAME = 'dl-cdn.test.example'
 // 13 long NS names: the NS answer (about 1 KB) does not fit 512 bytes, but fits 1232.
 const NAMESERVERS = Array.from({ length: 13 }, (_, i) => `ns${String(i + 1).padStart(2, '0')}.a-rather-long-nameserver-label-for-tests.example`)
-const DERIVED_TTL = 6 // probes every 4 s, down after 3 failures: 4 * 3 / 2
+const DERIVED_TTL = 7 // probes every 10 s, a 1 s timeout, down after 3 failures 0.5 s apart: (10 + 1 + 2 * 1.5) / 2
 
 // Stable DB-IP answers (see test/geoip/reader.test.ts).
 const GERMAN = '85.214.132.0/24' // 85.214.132.117 DE
@@ -202,7 +202,7 @@ function dnsDoc (endpoints: unknown[], extra: Record<string, unknown> = {}): Rec
     // The resolver (127.0.0.1) cannot be located, so clients without a usable ECS are placed at
     // this instance's region: Tokyo, to tell them apart from the German ECS clients.
     instance: { id: 'test-tokyo', region: 'ap-northeast', country: 'JP', latitude: 35.68, longitude: 139.69 },
-    probes: { enabled: false, intervalSeconds: 4, failuresToDown: 3, passesToUp: 1 },
+    probes: { enabled: false, intervalSeconds: 10, jitter: 0, timeoutSeconds: 1, retrySeconds: 0.5, failuresToDown: 3, passesToUp: 1 },
     dns: { enabled: true, name: NAME, host: '127.0.0.1', port: 0, answers: 2, nameservers: NAMESERVERS, hostmaster: 'hostmaster.test.example', endpoints, ...extra }
   }
 }

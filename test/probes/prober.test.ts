@@ -7,21 +7,27 @@ import type { ProbeConfig } from '../../src/config/schema.js'
 import { UNKNOWN, type Health, type ProbeResult } from '../../src/core/health.js'
 import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import { Fleet, type FleetPolicy } from '../../src/fleet.js'
-import { probeDelay, Prober, type ProbeTarget } from '../../src/probes/prober.js'
+import { Prober, type ProbeTarget } from '../../src/probes/prober.js'
+import { probeDelay, probesPerMinute, worstDetectionMs } from '../../src/probes/schedule.js'
+import { DEFAULTS } from '../../src/config/schema.js'
 import { startFakeMirror, type FakeMirror } from '../helpers/fake-mirror.js'
 
-const POLICY: FleetPolicy = { failuresToDown: 2, passesToUp: 2, volatileMaxLagMs: 3_600_000, versionedMaxLagMs: 86_400_000, failOpenBelow: 0 }
+const POLICY: FleetPolicy = { enabled: true, master: null, failuresToDown: 2, passesToUp: 2, volatileMaxLagMs: 3_600_000, versionedMaxLagMs: 86_400_000, failOpenBelow: 0 }
 const CONFIG: ProbeConfig = {
   enabled: true,
   canary: 'last-updated',
   master: null,
   intervalMs: 60_000, // timers stay out of the way unless a test shortens this
+  t1IntervalMs: 60_000,
+  retryMs: 60_000, // as the interval, unless a test is about confirming failures
   timeoutMs: 5000, // generous: a loaded machine must not turn passes into failures
   jitter: 0,
   concurrency: 8,
   failuresToDown: 2,
   passesToUp: 2,
-  maxBackoffMs: 10_000
+  maxBackoffMs: 10_000,
+  readyTimeoutMs: 0,
+  stateFile: null
 }
 const SYNC = Date.UTC(2026, 5, 1, 12, 0, 0)
 const HOUR = 3_600_000
@@ -53,7 +59,10 @@ async function rig (t: Test, names: string[], opts: { config?: Partial<ProbeConf
   const fleet = new Fleet(table, POLICY)
   const results: Seen[] = []
   const waiters = new Set<() => void>()
-  const prober = new Prober(fleet, { ...CONFIG, master: fakes.master?.base ?? null, ...opts.config }, {
+  // A shortened interval applies to every tier and to retries unless the test sets them apart.
+  const every = opts.config?.intervalMs
+  const base = every === undefined ? CONFIG : { ...CONFIG, t1IntervalMs: every, retryMs: every }
+  const prober = new Prober(fleet, { ...base, master: fakes.master?.base ?? null, ...opts.config }, {
     random: () => 0.5,
     onResult (target, result, health) {
       results.push({ target, result, health })
@@ -90,7 +99,7 @@ t.test('start: every enabled mirror once per scheme, and the master; firstRound 
   prober.start() // only the first call counts
   await prober.firstRound
   t.same(results.map((s) => `${s.target.id} ${s.target.scheme}`).sort(), ['a http', 'b http', 'b https', 'null http'])
-  t.same(results.find((s) => s.target.id === 'a')?.target, { id: 'a', scheme: 'http', url: `${fakes.a!.base}last-updated` })
+  t.same(results.find((s) => s.target.id === 'a')?.target, { id: 'a', scheme: 'http', url: `${fakes.a!.base}last-updated`, intervalMs: 60_000 })
   t.equal(fakes.off!.requests.length, 0, 'a disabled mirror is not probed')
   t.equal(fakes.a!.requests.length, 1)
   t.equal(fakes.master!.requests.length, 1)
@@ -224,19 +233,67 @@ t.test('backoff: a down mirror is probed less often than an up one', async (t) =
   t.ok(bad * 2 < up, `${bad} probes of the down mirror against ${up} of the up one`)
 })
 
-t.test('probeDelay: interval plus jitter; exponential backoff while down, capped', async (t) => {
-  const config: ProbeConfig = { ...CONFIG, intervalMs: 1000, jitter: 0.2, failuresToDown: 3, maxBackoffMs: 10_000 }
-  const health = (state: Health['state'], failures: number): Health => ({ ...UNKNOWN, state, failures })
-  t.equal(probeDelay(health('up', 0), config, 0), 1000)
-  t.equal(probeDelay(health('up', 2), config, 0.5), 1100, 'failing but not yet down: normal rate')
-  t.equal(probeDelay(health('unknown', 0), config, 0.75), 1150)
-  t.equal(probeDelay(health('down', 3), config, 0), 2000, 'just went down: twice the interval')
-  t.equal(probeDelay(health('down', 4), config, 0), 4000)
-  t.equal(probeDelay(health('down', 5), config, 0.5), 8800)
-  t.equal(probeDelay(health('down', 6), config, 0), 10_000, 'capped')
-  t.equal(probeDelay(health('down', 500), config, 1), 12_000, 'capped, plus jitter')
-  t.equal(probeDelay(health('down', 0), config, 0), 1000, 'passing again: normal rate, so it can come back')
-  t.equal(probeDelay(health('down', 3), { ...config, maxBackoffMs: 100 }, 0), 1000, 'never faster than the interval')
+t.test('probeDelay: interval plus jitter; failures confirmed at the retry delay; exponential backoff while down, capped', async (t) => {
+  const config: ProbeConfig = { ...CONFIG, intervalMs: 1000, retryMs: 100, jitter: 0.2, failuresToDown: 3, passesToUp: 2, maxBackoffMs: 10_000 }
+  const health = (state: Health['state'], failures: number, passes = 0): Health => ({ ...UNKNOWN, state, failures, passes })
+  t.equal(probeDelay(health('up', 0), 1000, config, 0), 1000)
+  t.equal(probeDelay(health('up', 0), 300, config, 0.5), 330, 'the interval is the target\'s own (by tier)')
+  t.equal(probeDelay(health('up', 1), 1000, config, 0.5), 100, 'a first failure is confirmed soon, without jitter')
+  t.equal(probeDelay(health('up', 2), 1000, config, 0.5), 100)
+  t.equal(probeDelay(health('unknown', 1), 1000, config, 0.5), 100, 'also before the first pass')
+  t.equal(probeDelay(health('unknown', 0), 1000, config, 0.75), 1150)
+  t.equal(probeDelay(health('down', 3), 1000, config, 0), 2000, 'just went down: twice the interval')
+  t.equal(probeDelay(health('down', 4), 1000, config, 0), 4000)
+  t.equal(probeDelay(health('down', 5), 1000, config, 0.5), 8800)
+  t.equal(probeDelay(health('down', 6), 1000, config, 0), 10_000, 'capped')
+  t.equal(probeDelay(health('down', 500), 1000, config, 1), 12_000, 'capped, plus jitter')
+  t.equal(probeDelay(health('down', 0, 1), 1000, config, 0), 100, 'passing again while down: confirmed soon, so it can come back')
+  t.equal(probeDelay(health('down', 0, 2), 1000, config, 0), 1000, 'passes enough (state catches up on the next result): normal rate')
+  t.equal(probeDelay(health('down', 3), 1000, { ...config, maxBackoffMs: 100 }, 0), 1000, 'never faster than the interval')
+})
+
+t.test('the defaults: a dead mirror is noticed within a minute (Tier-1: about half), at 2 (Tier-1: 6) canary GETs a minute', async (t) => {
+  const p = DEFAULTS.probes
+  const community = worstDetectionMs(p, p.intervalMs)
+  const tier1 = worstDetectionMs(p, p.t1IntervalMs)
+  t.equal(community, 55_000, '30 s × 1.2 + 5 s timeout + 2 × (2 s + 5 s)')
+  t.equal(tier1, 31_000)
+  t.ok(community < 60_000 && tier1 < community)
+  t.equal(probesPerMinute(p.intervalMs), 2)
+  t.equal(probesPerMinute(p.t1IntervalMs), 6)
+})
+
+t.test('probe budget, measured: Tier-1 mirrors at their shorter interval, community ones at theirs, the master as Tier-1', async (t) => {
+  const fakes = { t1: await startFakeMirror({ syncTime: SYNC }), community: await startFakeMirror({ syncTime: SYNC }), master: await startFakeMirror({ syncTime: SYNC }) }
+  const table = buildTable([{ ...spec('t1', [fakes.t1.base]), tier: 't1' }, spec('community', [fakes.community.base])])
+  const fleet = new Fleet(table, POLICY)
+  const prober = new Prober(fleet, { ...CONFIG, master: fakes.master.base, intervalMs: 300, t1IntervalMs: 100, retryMs: 20 })
+  t.teardown(async () => {
+    await prober.stop()
+    for (const f of Object.values(fakes)) await f.close()
+  })
+  prober.start()
+  await sleep(1500)
+  await prober.stop()
+  const seen = { t1: fakes.t1.requests.length, community: fakes.community.requests.length, master: fakes.master.requests.length }
+  // 1.5 s: the first probe plus one every interval (timers run late on a busy machine, never early).
+  t.ok(seen.t1 >= 8 && seen.t1 <= 16, `Tier-1: ${seen.t1} canary GETs (at most 16)`)
+  t.ok(seen.community >= 3 && seen.community <= 6, `community: ${seen.community} (at most 6)`)
+  t.ok(seen.master >= 8 && seen.master <= 16, `master: ${seen.master}`)
+  t.ok(seen.t1 >= 2 * seen.community, 'Tier-1 probed at least twice as often')
+  t.ok(fakes.t1.requests.every((r) => r === '/alpine/last-updated'), 'only the canary')
+})
+
+t.test('a failure is confirmed at the retry delay: down after failuresToDown probes, well within one interval', async (t) => {
+  const { fakes, fleet, prober, until } = await rig(t, ['a'], { config: { intervalMs: 60_000, t1IntervalMs: 60_000, retryMs: 20, failuresToDown: POLICY.failuresToDown } })
+  prober.start()
+  await prober.firstRound
+  fakes.a!.mode = 'status-500'
+  const started = Date.now()
+  await prober.probeNow('a') // the interval would be a minute: only retries can make it in time
+  await until('a down', () => fleet.health('a', 'http').state === 'down')
+  t.ok(Date.now() - started < 5000, `down ${Date.now() - started} ms after the first failure`)
+  t.equal(fakes.a!.requests.length, 1 + POLICY.failuresToDown, 'the first pass, the failure, its confirmation')
 })
 
 t.test('a table reload: new mirrors are probed, removed ones no longer', async (t) => {
