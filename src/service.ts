@@ -16,6 +16,7 @@ import { buildApp, type App } from './http/app.js'
 import { Metrics } from './metrics.js'
 import type { ProbeResult } from './core/health.js'
 import { Prober, type ProbeTarget } from './probes/prober.js'
+import { readProbeState, StateSaver } from './probes/state-file.js'
 import { Redirector } from './redirector.js'
 import { TableSource } from './table-source.js'
 
@@ -43,15 +44,28 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
   let tableText = first.text
   const fleet = new Fleet(table, { ...config.probes, ...config.freshness })
   const metrics = new Metrics(geoip, fleet, config.instance)
+  const stateFile = config.probes.enabled ? config.probes.stateFile : null
+  if (stateFile !== null) {
+    const saved = await readProbeState(stateFile, Date.now())
+    if (saved.ok) {
+      fleet.importState(saved.state)
+      log?.info({ file: stateFile, savedAt: new Date(saved.savedAt).toISOString(), known: fleet.known }, 'probe state restored')
+    } else {
+      log?.info({ file: stateFile, reason: saved.reason }, 'probe state not restored; waiting for the first probe round')
+    }
+  }
+  const saver = stateFile === null ? null : new StateSaver(stateFile, () => fleet.exportState(), (err) => log?.error({ err, file: stateFile }, 'probe state not saved'))
   const probeListeners: Array<(target: ProbeTarget, result: ProbeResult) => void> = []
   const prober = config.probes.enabled
     ? new Prober(fleet, config.probes, {
       onResult: (target, result) => {
         metrics.probe(target.id, result)
+        saver?.changed()
         for (const l of probeListeners) l(target, result)
       }
     })
     : null
+  let readyTimer: NodeJS.Timeout | undefined
   const tableListeners: Array<(text: string) => void> = []
   const tables = new TableSource(config.table, {
     apply: (t, text) => {
@@ -79,7 +93,13 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
       onError: (err, file) => log?.error({ err, file }, 'DNS export not written; the previous file stays')
     })
   let failOpen = false
+  let known = fleet.known
   fleet.onChange(() => {
+    if (fleet.known !== known) {
+      known = fleet.known
+      log?.info('mirror state known: ready')
+      saver?.changed()
+    }
     if (fleet.failOpen === failOpen) return
     failOpen = fleet.failOpen
     if (failOpen) log?.warn('fail open: too few mirrors pass their probes, ignoring health until they recover')
@@ -97,14 +117,21 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
     start () {
       tables.watch()
       prober?.start()
+      if (prober !== null) {
+        // Ready once every mirror has answered its first probe, or timed out: bounded.
+        void prober.firstRound.then(() => fleet.markKnown())
+        readyTimer = setTimeout(() => fleet.markKnown(), config.probes.readyTimeoutMs).unref()
+      }
       directory.start()
       void exportsWriter?.start()
     },
     async close () {
+      clearTimeout(readyTimer)
       tables.close()
       exportsWriter?.stop()
       directory.stop()
       await prober?.stop()
+      await saver?.flush()
     }
   }
 }

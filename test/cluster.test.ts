@@ -14,7 +14,8 @@ const TOKEN = 'cluster-admin-token-0123'
 const INDEX = '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'
 
 t.test('two workers behind one primary', async (t) => {
-  const master = await startFakeMirror()
+  // The master's canary answers late, so the first probe round visibly takes a while.
+  const master = await startFakeMirror({ canaryDelayMs: 1000 })
   const a = await startFakeMirror()
   const b = await startFakeMirror()
   t.teardown(async () => { await master.close(); await a.close(); await b.close() })
@@ -51,6 +52,11 @@ t.test('two workers behind one primary', async (t) => {
     for (let i = 0; i < n; i++) ids.add(String((await get(port, INDEX, { 'X-Forwarded-For': `85.${i}.1.1` })).headers['x-mirrorgate-mirror']))
     return ids
   }
+  // Workers are not ready until the primary's first probe round is in, then all of them are.
+  t.equal((await get(port, '/readyz')).status, 503, 'not ready while the first round runs')
+  t.ok(await until(async () => (await get(port, '/readyz')).status === 200), 'ready once the primary knows the state')
+  const readiness = await Promise.all(Array.from({ length: 10 }, async () => (await get(port, '/readyz')).status))
+  t.same([...new Set(readiness)], [200], 'every worker')
   t.same([...await seen(40)].sort(), ['a', 'b'])
   t.ok(await until(async () => /"state":"up"/.test((await get(port, '/api/v1/mirrors')).body)), 'probe results reach the workers')
 
@@ -60,7 +66,11 @@ t.test('two workers behind one primary', async (t) => {
   t.same([...await seen(60)], ['b'], 'no worker sends clients to the drained mirror')
   // A mirror going down is seen by the primary's probes and by every worker.
   await b.down()
-  t.ok(await until(async () => (await get(port, INDEX, { 'X-Forwarded-For': '85.9.9.9' })).status === 503), 'down and drained: nothing left (no fallback)')
+  const stateOf = async (id: string): Promise<string | undefined> =>
+    (JSON.parse((await get(port, '/api/v1/mirrors')).body) as { mirrors: Array<{ id: string, state: string }> }).mirrors.find((m) => m.id === id)?.state
+  t.ok(await until(async () => await stateOf('b') === 'down'), 'the workers see b down')
+  const last = await get(port, INDEX, { 'X-Forwarded-For': '85.9.9.9' })
+  t.same([last.status, last.headers['x-mirrorgate-mirror']], [302, 'b'], 'down and drained, no fallback: the down mirror is the last resort, not a 503')
   await b.up()
   await fetch(`http://127.0.0.1:${port}/api/v1/admin/mirrors/a/drain`, { method: 'DELETE', headers: { Authorization: `Bearer ${TOKEN}` } })
   t.ok(await until(async () => (await seen(20)).size === 2), 'both back')

@@ -37,6 +37,13 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
     for (const w of ready) if (w.isConnected()) w.send(message)
   }
   state.onTable((text) => broadcast({ t: 'table', table: text, file: config.table }))
+  // Readiness follows the primary's knowledge: workers learn when the first round is in.
+  let known = state.fleet.known
+  state.fleet.onChange(() => {
+    if (state.fleet.known === known) return
+    known = state.fleet.known
+    broadcast({ t: 'fleet', fleet: state.fleet.exportState() })
+  })
   // Probe results travel as they are; the workers' fleets apply the same transitions.
   state.onProbe((target, result) => {
     broadcast(target.id === null ? { t: 'master', result } : { t: 'probe', id: target.id, scheme: target.scheme, result })

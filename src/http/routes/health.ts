@@ -1,10 +1,11 @@
-// Liveness, readiness and the Prometheus exposition.
+// Liveness, readiness (listening, and the mirrors' state known) and the Prometheus exposition.
 
 import type { FastifyInstance } from 'fastify'
+import type { Fleet } from '../../fleet.js'
 import type { Metrics } from '../../metrics.js'
 import type { App } from '../app.js'
 
-export function registerHealth (fastify: FastifyInstance, app: App, metrics: Metrics): void {
+export function registerHealth (fastify: FastifyInstance, app: App, metrics: Metrics, fleet: Pick<Fleet, 'known'>): void {
   fastify.get('/healthz', async (request, reply) => {
     reply.header('Cache-Control', 'no-store')
     return { status: 'ok' }
@@ -13,6 +14,8 @@ export function registerHealth (fastify: FastifyInstance, app: App, metrics: Met
   fastify.get('/readyz', async (request, reply) => {
     reply.header('Cache-Control', 'no-store')
     if (!app.ready) return reply.code(503).send({ status: 'not ready' })
+    // Serving before the first probes answer would send clients to mirrors nobody checked.
+    if (!fleet.known) return reply.code(503).send({ status: 'not ready', reason: 'waiting for the first probe round' })
     return { status: 'ready' }
   })
 

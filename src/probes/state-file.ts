@@ -1,0 +1,104 @@
+// What the prober knew, kept across restarts: each mirror's health per scheme and the
+// master's, written atomically (a temporary file renamed into place) a few seconds after a
+// change, and read at start so that a restarted instance is ready at once. Drains are not
+// kept here; the table and the admin API own those.
+
+import { readFile, rename, writeFile } from 'node:fs/promises'
+import type { Health, HealthState, ProbeFailure } from '../core/health.js'
+import type { FleetState } from '../fleet.js'
+
+/** Older than this, a saved state says little about the mirrors now: start unknown instead. */
+export const STATE_MAX_AGE_MS = 15 * 60_000
+
+/** Changes are written at most this often (probe results come in bursts). */
+export const STATE_WRITE_DELAY_MS = 5_000
+
+interface SavedState {
+  readonly format: 'mirrorgate-probe-state/1'
+  readonly savedAt: number
+  readonly known: boolean
+  readonly master: Health
+  readonly health: ReadonlyArray<readonly [string, Health]>
+}
+
+const FORMAT = 'mirrorgate-probe-state/1'
+const STATES: ReadonlySet<HealthState> = new Set(['unknown', 'up', 'down'])
+const FAILURES: ReadonlySet<ProbeFailure> = new Set(['timeout', 'connect', 'dns', 'tls', 'http-status', 'bad-canary', 'too-large', 'other'])
+
+export type ReadOutcome =
+  | { readonly ok: true, readonly state: FleetState, readonly savedAt: number }
+  | { readonly ok: false, readonly reason: string }
+
+/** The saved state, as a fleet state without drains; a missing, bad or old file is a reason, never a throw. */
+export async function readProbeState (file: string, now: number): Promise<ReadOutcome> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    return { ok: false, reason: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no saved state yet' : String(err) }
+  }
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    return { ok: false, reason: 'not JSON' }
+  }
+  const saved = doc as Partial<SavedState> | null
+  if (saved?.format !== FORMAT || typeof saved.savedAt !== 'number' || !Array.isArray(saved.health) || !isHealth(saved.master)) {
+    return { ok: false, reason: `not a ${FORMAT} file` }
+  }
+  if (now - saved.savedAt > STATE_MAX_AGE_MS || saved.savedAt > now + 60_000) {
+    return { ok: false, reason: `saved at ${new Date(saved.savedAt).toISOString()}, more than ${STATE_MAX_AGE_MS / 60_000} min ago` }
+  }
+  const health = saved.health.filter((e): e is [string, Health] => Array.isArray(e) && typeof e[0] === 'string' && isHealth(e[1]))
+  if (health.length !== saved.health.length) return { ok: false, reason: 'an entry is not a health record' }
+  return { ok: true, savedAt: saved.savedAt, state: { health, master: saved.master, drains: [], known: saved.known === true } }
+}
+
+/** Writes the state atomically. */
+export async function writeProbeState (file: string, state: FleetState, now: number): Promise<void> {
+  const saved: SavedState = { format: FORMAT, savedAt: now, known: state.known, master: state.master, health: state.health }
+  const temporary = `${file}.${process.pid}.tmp`
+  await writeFile(temporary, JSON.stringify(saved) + '\n')
+  await rename(temporary, file)
+}
+
+const isTime = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isFinite(v))
+const isCount = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0
+
+function isHealth (v: unknown): v is Health {
+  const h = v as Record<string, unknown> | null
+  if (typeof h !== 'object' || h === null) return false
+  const e = h.lastError as Record<string, unknown> | null | undefined
+  const errorOk = e === null || (typeof e === 'object' && e !== undefined && FAILURES.has(e.reason as ProbeFailure) && typeof e.message === 'string' && isTime(e.at))
+  return STATES.has(h.state as HealthState) && isCount(h.passes) && isCount(h.failures) && isTime(h.latencyMs) &&
+    isTime(h.lastCheck) && isTime(h.lastSuccess) && isTime(h.syncTime) && errorOk
+}
+
+/** Saves the state a little after each change, never two writes at once; `flush` writes now. */
+export class StateSaver {
+  readonly #file: string
+  readonly #source: () => FleetState
+  readonly #onError: (err: unknown) => void
+  #timer: NodeJS.Timeout | null = null
+  #writing: Promise<void> = Promise.resolve()
+
+  constructor (file: string, source: () => FleetState, onError: (err: unknown) => void) {
+    this.#file = file
+    this.#source = source
+    this.#onError = onError
+  }
+
+  changed (): void {
+    if (this.#timer !== null) return
+    this.#timer = setTimeout(() => { void this.flush() }, STATE_WRITE_DELAY_MS)
+    this.#timer.unref()
+  }
+
+  flush (): Promise<void> {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#writing = this.#writing.then(() => writeProbeState(this.#file, this.#source(), Date.now())).catch(this.#onError)
+    return this.#writing
+  }
+}

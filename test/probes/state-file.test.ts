@@ -1,0 +1,74 @@
+// src/probes/state-file.ts: what is saved is what is restored; a missing, broken, foreign or
+// old file is refused with a reason, never thrown; writes replace the file whole.
+
+import t from 'tap'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { UNKNOWN, type Health } from '../../src/core/health.js'
+import type { FleetState } from '../../src/fleet.js'
+import { readProbeState, STATE_MAX_AGE_MS, StateSaver, writeProbeState } from '../../src/probes/state-file.js'
+
+const NOW = Date.UTC(2026, 11, 6, 12, 0, 0)
+const up: Health = { ...UNKNOWN, state: 'up', passes: 3, latencyMs: 12.5, lastCheck: NOW, lastSuccess: NOW, syncTime: NOW - 60_000 }
+const down: Health = { ...UNKNOWN, state: 'down', failures: 4, lastCheck: NOW, lastError: { reason: 'connect', message: 'ECONNREFUSED', at: NOW } }
+const STATE: FleetState = { health: [['http a', up], ['https b', down]], master: up, drains: [], known: true }
+
+t.test('round trip', async (t) => {
+  const file = join(t.testdir(), 'state.json')
+  await writeProbeState(file, STATE, NOW)
+  const read = await readProbeState(file, NOW + 1000)
+  t.ok(read.ok)
+  if (read.ok) {
+    t.same(read.state, STATE)
+    t.equal(read.savedAt, NOW)
+  }
+  t.same(readdirSync(join(file, '..')), ['state.json'], 'no temporary file left behind')
+})
+
+t.test('drains are never saved here', async (t) => {
+  const file = join(t.testdir(), 'state.json')
+  await writeProbeState(file, { ...STATE, drains: [['a', { until: null, reason: 'x' }]] }, NOW)
+  t.notMatch(readFileSync(file, 'utf8'), /drain/)
+})
+
+t.test('refused with a reason: missing, not JSON, foreign, a bad entry, too old, from the future', async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'state.json')
+  const reason = async (): Promise<string> => {
+    const r = await readProbeState(file, NOW)
+    return r.ok ? 'accepted' : r.reason
+  }
+  t.match(await reason(), /no saved state yet/)
+  writeFileSync(file, '{"format": "mirrorgate-probe-state/1", "savedAt": 1')
+  t.match(await reason(), /not JSON/)
+  writeFileSync(file, JSON.stringify({ health: [] }))
+  t.match(await reason(), /not a mirrorgate-probe-state\/1 file/)
+  await writeProbeState(file, { ...STATE, health: [['http a', { ...up, state: 'sideways' as Health['state'] }]] }, NOW)
+  t.match(await reason(), /not a health record/)
+  await writeProbeState(file, { ...STATE, health: [['http a', { ...up, passes: -1 }]] }, NOW)
+  t.match(await reason(), /not a health record/)
+  await writeProbeState(file, STATE, NOW - STATE_MAX_AGE_MS - 1)
+  t.match(await reason(), /more than 15 min ago/)
+  await writeProbeState(file, STATE, NOW + 3_600_000)
+  t.not(await reason(), 'accepted', 'a clock far ahead is not trusted')
+  await writeProbeState(file, STATE, NOW - STATE_MAX_AGE_MS + 1)
+  t.equal(await reason(), 'accepted', 'just young enough')
+})
+
+t.test('the saver: writes after changes, once for a burst, and at once on flush; an error is reported, not thrown', async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'state.json')
+  let reads = 0
+  const saver = new StateSaver(file, () => { reads++; return STATE }, (err) => t.fail(String(err)))
+  saver.changed()
+  saver.changed()
+  saver.changed()
+  await saver.flush()
+  t.equal(reads, 1, 'one write for the burst')
+  t.ok((await readProbeState(file, Date.now())).ok, 'written with the time of the write, so readable now')
+  t.same(JSON.parse(readFileSync(file, 'utf8')).health, STATE.health)
+  const errors: unknown[] = []
+  const broken = new StateSaver(join(dir, 'missing-folder', 'state.json'), () => STATE, (err) => errors.push(err))
+  await broken.flush()
+  t.equal(errors.length, 1, 'a folder that does not exist is reported')
+})
