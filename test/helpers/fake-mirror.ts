@@ -1,7 +1,8 @@
 // A loopback HTTP server standing in for an Alpine mirror, its behaviour set by the test.
 // Serves /alpine/last-updated (Unix seconds of `syncTime`) and the files given; everything
 // else is 404. Modes: 'slow', 'status-404' and 'status-500' affect every path (a mirror that
-// hangs or breaks); 'garbage' and 'huge' only change what last-updated says.
+// hangs or breaks); 'garbage' and 'huge' only change what last-updated says. `canaryDelayMs`
+// holds back only the last-updated answer: probes are slow while file downloads are not.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -13,6 +14,7 @@ export interface FakeMirror {
   readonly base: string            // `http://127.0.0.1:${port}/alpine/`
   mode: FakeMode
   delayMs: number                  // used by 'slow' (default 10_000)
+  canaryDelayMs: number            // delay before answering last-updated, outside 'slow' (default 0)
   syncTime: number                 // ms since epoch, served at /alpine/last-updated as Unix seconds + '\n'
   readonly files: Map<string, string | Buffer>   // path below /alpine/ -> body; other paths 404
   readonly requests: string[]      // every request path seen, in order
@@ -24,7 +26,7 @@ export interface FakeMirror {
 const PREFIX = '/alpine/'
 const HUGE = Buffer.alloc(100 * 1024, '1')
 
-export async function startFakeMirror (opts: { syncTime?: number, files?: Record<string, string | Buffer> } = {}): Promise<FakeMirror> {
+export async function startFakeMirror (opts: { syncTime?: number, files?: Record<string, string | Buffer>, canaryDelayMs?: number } = {}): Promise<FakeMirror> {
   const sockets = new Set<Socket>()
   const delays = new Set<NodeJS.Timeout>()
 
@@ -33,6 +35,7 @@ export async function startFakeMirror (opts: { syncTime?: number, files?: Record
     base: '',
     mode: 'ok' as FakeMode,
     delayMs: 10_000,
+    canaryDelayMs: opts.canaryDelayMs ?? 0,
     syncTime: opts.syncTime ?? Date.now(),
     files: new Map<string, string | Buffer>(Object.entries(opts.files ?? {})),
     requests: [] as string[],
@@ -43,20 +46,25 @@ export async function startFakeMirror (opts: { syncTime?: number, files?: Record
 
   const server = createServer((req, res) => {
     fake.requests.push(req.url ?? '')
-    if (fake.mode !== 'slow') {
+    const wait = fake.mode === 'slow' ? fake.delayMs : isCanary(req) ? fake.canaryDelayMs : 0
+    if (fake.mode !== 'slow' && wait <= 0) {
       answer(req, res)
       return
     }
     const timer = setTimeout(() => {
       delays.delete(timer)
       if (!res.destroyed) answer(req, res)
-    }, fake.delayMs)
+    }, wait)
     delays.add(timer)
   })
   server.on('connection', (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
+
+  function isCanary (req: IncomingMessage): boolean {
+    return new URL(req.url ?? '/', 'http://fake').pathname === PREFIX + 'last-updated'
+  }
 
   function answer (req: IncomingMessage, res: ServerResponse): void {
     if (fake.mode === 'status-404' || fake.mode === 'status-500') {
