@@ -106,7 +106,7 @@ export class Metrics {
       }
     })
     new Gauge({
-      name: 'mirrorgate_fail_open', help: '1 while too few mirrors are up and health is being ignored', registers, aggregator: 'max',
+      name: 'mirrorgate_fail_open', help: '1 while health is ignored: most mirrors and the master (or, without one, every mirror) fail at once', registers, aggregator: 'max',
       collect () { this.set(fleet.failOpen ? 1 : 0) }
     })
   }

@@ -102,7 +102,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
     }
     if (fleet.failOpen === failOpen) return
     failOpen = fleet.failOpen
-    if (failOpen) log?.warn('fail open: too few mirrors pass their probes, ignoring health until they recover')
+    if (failOpen) log?.warn('fail open: the master and most mirrors fail at once, so the prober is the likely cause; ignoring health until they recover')
     else log?.info('fail open ended: mirror health is applied again')
   })
   return {

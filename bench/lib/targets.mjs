@@ -7,9 +7,10 @@
 //   nginx       nginx + Debian's geoip2 module: X-Forwarded-For via realip, a country lookup in
 //               the same DB-IP databases, a country -> mirror map, 302 (optional)
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { pinned, startProcess, waitUntil, which } from './proc.mjs'
@@ -54,11 +55,12 @@ export function bareTarget ({ benchDir, nodeArgs = [] }) {
  * `nodeArgs` go to node before the script (e.g. --cpu-prof).
  */
 export function mirrorgateTarget ({ root, config, workers, nodeArgs = [] }) {
+  const file = config ?? offlineConfig()
   return {
     name: workers === undefined ? 'mirrorgate' : `mirrorgate x${workers}`,
-    describe: 'dist/main.js' + (config ? ` --config ${config}` : ' (default table and GeoIP)') + (workers === undefined ? '' : ` --workers ${workers}`),
+    describe: 'dist/main.js' + (config ? ` --config ${config}` : ' (default table and GeoIP, ready without waiting for probes)') + (workers === undefined ? '' : ` --workers ${workers}`),
     async start ({ port, cpu, pin, pollMs = 100 }) {
-      const extra = [...(config ? ['--config', config] : []), ...(workers === undefined ? [] : ['--workers', String(workers)])]
+      const extra = ['--config', file, ...(workers === undefined ? [] : ['--workers', String(workers)])]
       if (workers !== undefined) pin = false
       const [cmd, args] = pinned(cpu, process.execPath, [...nodeArgs, join(root, 'dist', 'main.js'), ...extra, '--host', '127.0.0.1', '--port', String(port)], pin)
       const proc = startProcess(cmd, args, { cwd: root, env: { LOG_LEVEL: 'warn' } })
@@ -66,6 +68,17 @@ export function mirrorgateTarget ({ root, config, workers, nodeArgs = [] }) {
       return proc
     }
   }
+}
+
+/**
+ * The defaults, but ready without waiting for the first probe round. Probes run as in
+ * production, yet this machine cannot reach the real mirrors, so /readyz would wait out
+ * probes.readyTimeoutSeconds (15 s) and start-up would measure that, not the process.
+ */
+function offlineConfig () {
+  const file = join(mkdtempSync(join(tmpdir(), 'mirrorgate-bench-')), 'mirrorgate.yaml')
+  writeFileSync(file, 'probes:\n  readyTimeoutSeconds: 0\n')
+  return file
 }
 
 /** Why nginx cannot run here, or null when it can. */

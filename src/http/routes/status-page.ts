@@ -147,8 +147,9 @@ function renderHeader (r: StatusReport, now: number): Html {
 function renderFailOpen (failOpen: boolean): Html {
   if (!failOpen) return html``
   return html`<div class="banner" role="alert" id="fail-open">
-  <strong>FAIL-OPEN</strong>: too few mirrors pass their health checks, so health is being ignored.
-  Clients may be sent to mirrors that are down; freshness rules still apply.
+  <strong>FAIL-OPEN</strong>: the master and most mirrors fail their health checks at once, which
+  points at the prober, so health is being ignored. Clients may be sent to mirrors that are down;
+  freshness rules still apply.
 </div>`
 }
 
