@@ -7,7 +7,7 @@ import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 import { MgError } from '../errors.js'
-import { DEFAULTS, configFromDocument, deepFreeze, type Config } from './schema.js'
+import { ADMIN_TOKEN, DEFAULTS, PORT, WORKERS, checkOverride, configFromDocument, deepFreeze, type Config } from './schema.js'
 
 export const USAGE = `usage: mirrorgate [--config FILE] [--host HOST] [--port PORT] [--workers N]
   --config FILE   YAML configuration (env MIRRORGATE_CONFIG)
@@ -15,9 +15,10 @@ export const USAGE = `usage: mirrorgate [--config FILE] [--host HOST] [--port PO
   --port PORT     port to listen on (env PORT, default ${DEFAULTS.port})
   --workers N     HTTP worker processes; 0 = one per core (env MIRRORGATE_WORKERS, default ${DEFAULTS.workers})`
 
-function parseCount (text: string, origin: string, max: number, what: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > max) {
-    throw new MgError('MG_ERR_CONFIG_INVALID', `${origin}: "${text}" is not ${what} (0-${max})`)
+/** A count in the bounds of its schema (PORT, WORKERS), from decimal text. */
+function parseCount (text: string, origin: string, bounds: { minimum: number, maximum: number }, what: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < bounds.minimum || Number(text) > bounds.maximum) {
+    throw new MgError('MG_ERR_CONFIG_INVALID', `${origin}: "${text}" is not ${what} (${bounds.minimum}-${bounds.maximum})`)
   }
   return Number(text)
 }
@@ -55,14 +56,11 @@ export function loadConfig (argv: readonly string[], env: Readonly<Record<string
   const portText = values.port ?? env.PORT
   const workersText = values.workers ?? env.MIRRORGATE_WORKERS
   const token = env.MIRRORGATE_ADMIN_TOKEN
-  if (token !== undefined && token !== '' && token.length < 16) {
-    throw new MgError('MG_ERR_CONFIG_INVALID', 'MIRRORGATE_ADMIN_TOKEN: must be at least 16 characters')
-  }
   return deepFreeze({
     ...base,
-    admin: token === undefined || token === '' ? base.admin : { token },
+    admin: token === undefined || token === '' ? base.admin : { token: checkOverride(ADMIN_TOKEN, token, 'MIRRORGATE_ADMIN_TOKEN') },
     host: host === undefined || host === '' ? base.host : host,
-    port: portText === undefined || portText === '' ? base.port : parseCount(portText, values.port !== undefined ? '--port' : 'PORT', 65535, 'a port number'),
-    workers: workersText === undefined || workersText === '' ? base.workers : parseCount(workersText, values.workers !== undefined ? '--workers' : 'MIRRORGATE_WORKERS', 256, 'a worker count')
+    port: portText === undefined || portText === '' ? base.port : parseCount(portText, values.port !== undefined ? '--port' : 'PORT', PORT, 'a port number'),
+    workers: workersText === undefined || workersText === '' ? base.workers : parseCount(workersText, values.workers !== undefined ? '--workers' : 'MIRRORGATE_WORKERS', WORKERS, 'a worker count')
   })
 }
