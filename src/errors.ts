@@ -20,13 +20,19 @@ export const ERRORS = {
   MG_ERR_ADMIN_DISABLED: { status: 403, message: 'The admin API is disabled: no admin token is configured' },
   MG_ERR_UNKNOWN_MIRROR: { status: 404, message: 'No mirror with that id in the table in force' },
   MG_ERR_BAD_BODY: { status: 400, message: 'Request body is invalid' },
+  MG_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is too large' },
+  MG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Request body media type is not supported: send application/json' },
   MG_ERR_PROBES_DISABLED: { status: 409, message: 'Probes are disabled in the configuration' },
   // Selection
   MG_ERR_NO_MIRROR: { status: 503, message: 'No mirror can serve this request right now; retry later' },
   // Start-up and reload
   MG_ERR_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
   MG_ERR_TABLE_INVALID: { status: 422, message: 'Mirror table is invalid' },
-  MG_ERR_GEOIP_OPEN: { status: 500, message: 'GeoIP database cannot be opened' }
+  MG_ERR_GEOIP_OPEN: { status: 500, message: 'GeoIP database cannot be opened' },
+  // DNS export files (reported in the log; never sent over HTTP)
+  MG_ERR_DNS_EXPORT: { status: 500, message: 'DNS export cannot be rendered' },
+  // Anything not foreseen above: a bug or an environment failure, logged in full, never detailed to clients
+  MG_ERR_INTERNAL: { status: 500, message: 'Internal error' }
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERRORS

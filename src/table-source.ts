@@ -38,7 +38,8 @@ export class TableSource {
         this.#hooks.apply(table, text)
         result = { ok: true, version: table.version, mirrors: table.mirrors.length }
       } catch (err) {
-        result = { ok: false, error: err instanceof MgError ? err : new MgError('MG_ERR_TABLE_INVALID', String(err)) }
+        // A bad file is an MgError already; anything else is a fault of ours, not of the table.
+        result = { ok: false, error: err instanceof MgError ? err : new MgError('MG_ERR_INTERNAL', String(err), { cause: err }) }
       }
       this.#hooks.report(trigger, result)
       return result

@@ -11,6 +11,7 @@
 
 import { COUNTRIES, type Continent } from '../core/countries.js'
 import { parseIp } from '../core/ip.js'
+import { MgError } from '../errors.js'
 import type { Endpoint } from './endpoints.js'
 
 /** geodns' continent names (countries/countries.go), keyed by our continent codes. */
@@ -154,7 +155,7 @@ function formatJson (value: unknown, indent: string): string {
 
 /** A vscf (gdnsd config language) quoted string. */
 function vscfString (s: string): string {
-  if (/[\u0000-\u001f\u007f]/.test(s)) throw new Error(`gdnsd export: control character in ${JSON.stringify(s)}`)
+  if (/[\u0000-\u001f\u007f]/.test(s)) throw new MgError('MG_ERR_DNS_EXPORT', `gdnsd: control character in ${JSON.stringify(s)}`)
   return `"${s.replace(/[\\"]/g, '\\$&')}"`
 }
 
@@ -210,7 +211,7 @@ export function renderGdnsdConfigSnippet (endpoints: readonly Endpoint[], opts: 
     const withAddresses = endpoints.filter((e) => addressesOf(e, f).length > 0)
     if (withAddresses.length === 0) return []
     if (withAddresses.length > GDNSD_MAX_GROUPS) {
-      throw new Error(`gdnsd export: ${withAddresses.length} endpoints with IPv${f} addresses; plugin_weighted allows ${GDNSD_MAX_GROUPS}`)
+      throw new MgError('MG_ERR_DNS_EXPORT', `gdnsd: ${withAddresses.length} endpoints with IPv${f} addresses; plugin_weighted allows ${GDNSD_MAX_GROUPS}`)
     }
     const out = [`      ${stanza} => {`]
     for (const e of [...withAddresses].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) {
@@ -222,7 +223,7 @@ export function renderGdnsdConfigSnippet (endpoints: readonly Endpoint[], opts: 
   }
   const v4 = family(4, 'addrs_v4')
   const v6 = family(6, 'addrs_v6')
-  if (v4.length === 0 && v6.length === 0) throw new Error('gdnsd export: no endpoint has an address')
+  if (v4.length === 0 && v6.length === 0) throw new MgError('MG_ERR_DNS_EXPORT', 'gdnsd: no endpoint has an address')
   return [
     '# mirrorgate: gdnsd resources for the DNS endpoints. Generated; do not edit.',
     `# Zone file: <name> <ttl> DYNA weighted!${resource}`,

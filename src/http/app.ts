@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import { COUNTRIES } from '../core/countries.js'
 import { parseTarget } from '../core/request-path.js'
 import type { Config } from '../config/schema.js'
-import { MgError } from '../errors.js'
+import { ERRORS, MgError, type ErrorCode } from '../errors.js'
 import type { GeoIp } from '../geoip/reader.js'
 import type { Metrics } from '../metrics.js'
 import type { Redirector } from '../redirector.js'
@@ -44,6 +44,24 @@ export interface App {
   ready: boolean
   /** Where /metrics comes from: this process's registry, or (in a cluster worker) the primary. */
   metricsSource: () => Promise<string>
+}
+
+/** Fastify's own client errors (body parsing) that have a catalogue code; other FST_ERR_* 4xx pass through. */
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MG_ERR_BAD_BODY',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MG_ERR_BAD_BODY',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MG_ERR_BAD_BODY',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'MG_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'MG_ERR_UNSUPPORTED_MEDIA_TYPE'
+}
+
+/** The catalogue error for one of Fastify's errors, or null when it has none. */
+export function fromFastify (error: unknown): MgError | null {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code !== 'string' || !Object.hasOwn(FASTIFY_CODES, code)) return null
+  const mg = FASTIFY_CODES[code] as ErrorCode
+  // Why a body is bad is worth telling (Fastify says which); the other two say it all already.
+  return new MgError(mg, mg === 'MG_ERR_BAD_BODY' ? (error as Error).message : undefined, { cause: error })
 }
 
 export function buildApp (deps: AppDeps): App {
@@ -89,13 +107,21 @@ export function buildApp (deps: AppDeps): App {
     reply.code(404).type('application/json; charset=utf-8').send(errorBody('MG_ERR_NOT_FOUND'))
   })
   fastify.setErrorHandler((error, request, reply) => {
-    if (error instanceof MgError) {
-      return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error.code, error.message))
+    const json = 'application/json; charset=utf-8'
+    const known = error instanceof MgError ? error : fromFastify(error)
+    if (known !== null) {
+      if (known.status >= 500) request.log.error({ err: error }, 'request failed')
+      return reply.code(known.status).type(json).send(errorBody(known.code, known.message))
     }
-    const status = (error as { statusCode?: number }).statusCode ?? 500
-    if (status >= 500) request.log.error({ err: error }, 'request failed')
-    reply.code(status).type('application/json; charset=utf-8')
-      .send(JSON.stringify({ error: (error as { code?: string }).code ?? 'MG_ERR_INTERNAL', message: status >= 500 ? 'Internal error' : (error as Error).message }))
+    const status = (error as { statusCode?: unknown }).statusCode
+    const code = (error as { code?: unknown }).code
+    if (typeof status === 'number' && status >= 400 && status < 500 && typeof code === 'string') {
+      // Another client error of Fastify's own (FST_ERR_*): its code and message pass through.
+      return reply.code(status).type(json).send(JSON.stringify({ error: code, message: (error as Error).message }))
+    }
+    // Anything else is ours to fix: logged in full, and the client learns nothing of it.
+    request.log.error({ err: error }, 'request failed')
+    reply.code(ERRORS.MG_ERR_INTERNAL.status).type(json).send(errorBody('MG_ERR_INTERNAL'))
   })
 
   registerHealth(fastify, app, metrics, deps.fleet)
