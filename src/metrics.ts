@@ -74,7 +74,7 @@ export class Metrics {
 
     // Mirror health: probe outcomes as they happen, state read from the fleet at scrape time.
     this.#probeSeconds = new Histogram({
-      name: 'mirrorgate_probe_duration_seconds', help: 'Canary probe latency (successful probes)', labelNames: ['target'],
+      name: 'mirrorgate_probe_duration_seconds', help: 'Probe latency of successful probes: mirror and master canaries, DNS endpoint health URLs', labelNames: ['target'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers
     })
     this.#probeFailures = new Counter({ name: 'mirrorgate_probe_failures_total', help: 'Failed canary probes by mirror and reason', labelNames: ['mirror', 'reason'], registers })
@@ -111,9 +111,10 @@ export class Metrics {
     })
   }
 
-  probe (mirror: string | null, result: ProbeResult): void {
-    if (result.ok) this.#probeSeconds.observe({ target: mirror === null ? 'master' : 'mirror' }, result.latencyMs / 1000)
-    else this.#probeFailures.inc({ mirror: mirror ?? 'master', reason: result.failure ?? 'other' })
+  /** A probe's outcome; `target` is 'mirror', 'master' or 'endpoint' (a DNS endpoint's health URL). */
+  probe (target: { readonly kind: 'mirror' | 'master' | 'endpoint', readonly id: string | null }, result: ProbeResult): void {
+    if (result.ok) this.#probeSeconds.observe({ target: target.kind }, result.latencyMs / 1000)
+    else this.#probeFailures.inc({ mirror: target.id ?? 'master', reason: result.failure ?? 'other' })
   }
 
   reload (ok: boolean): void {

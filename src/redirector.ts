@@ -1,6 +1,7 @@
 // The service's one decision, shared by every edge (HTTP redirect, explain, DNS):
-// client address -> place -> ranked mirrors. Caches decisions per client network and scheme;
-// the cache starts cold whenever the table or any mirror's eligibility changes.
+// client address -> place -> ranked mirrors, read from the live state's current snapshot.
+// Caches decisions per client network and scheme; the caches start cold whenever the
+// snapshot's selection epoch moves (the table or some mirror's eligibility changed).
 //
 // Consistency rule ("packages follow the index"): a versioned file (a package) goes to the
 // mirror the same client's index would go to right now, whenever one is fresh enough for
@@ -10,11 +11,12 @@
 
 import { LRUCache } from 'lru-cache'
 import { networkId, networkKey, type Ip } from './core/ip.js'
-import { NetworkCache } from './core/network-cache.js'
+import { NetworkCache } from './network-cache.js'
 import type { PathClass } from './core/freshness.js'
 import { orderForNetwork, rankForPlace, select, type PlaceRanking, type Ranked, type Selection, type SelectionPolicy } from './core/selection.js'
-import type { Client, MirrorTable, Place, Scheme } from './core/types.js'
-import type { Gates } from './fleet.js'
+import type { Snapshot } from './core/snapshot.js'
+import { baseFor } from './core/table.js'
+import type { Client, Mirror, Place, Scheme } from './core/types.js'
 import type { GeoIp } from './geoip/reader.js'
 import type { Metrics } from './metrics.js'
 
@@ -79,28 +81,35 @@ export class Redirector {
   #decisions = new Map<string, Decision>()
   /** One Target per mirror and base URL. */
   #targets = new Map<string, Target>()
-  #table: MirrorTable
-  #gates: Gates | undefined
+  /** Where the snapshot comes from (the Fleet), and the one the caches were filled from. */
+  readonly #live: { readonly snapshot: Snapshot }
+  #snapshot: Snapshot
 
   /** `placesRanked` bounds the per-place rankings (default PLACES_RANKED). */
-  constructor (opts: { geoip: GeoIp, table: MirrorTable, gates?: Gates, policy: SelectionPolicy, keep: number, cacheSize: number, placesRanked?: number, metrics?: Metrics }) {
+  constructor (opts: { geoip: GeoIp, live: { readonly snapshot: Snapshot }, policy: SelectionPolicy, keep: number, cacheSize: number, placesRanked?: number, metrics?: Metrics }) {
     this.#geoip = opts.geoip
     this.#policy = opts.policy
     this.#keep = opts.keep
     this.#metrics = opts.metrics ?? null
-    this.#table = opts.table
-    this.#gates = opts.gates
+    this.#live = opts.live
+    this.#snapshot = opts.live.snapshot
     this.#cache = new NetworkCache(opts.cacheSize)
     this.#hinted = new LRUCache({ max: opts.cacheSize })
     this.#byPlace = new LRUCache({ max: opts.placesRanked ?? PLACES_RANKED })
   }
 
-  get table (): MirrorTable { return this.#table }
+  /** The snapshot decisions are made from; the caches restart when its selection epoch moves. */
+  #current (): Snapshot {
+    const live = this.#live.snapshot
+    if (live !== this.#snapshot) {
+      if (live.epoch !== this.#snapshot.epoch) this.#restart()
+      this.#snapshot = live
+    }
+    return live
+  }
 
-  /** Swaps in a new table and gates; a request in flight finishes with the decision it read. */
-  update (table: MirrorTable, gates?: Gates): void {
-    this.#table = table
-    this.#gates = gates
+  /** Forgets every cached decision; a request in flight finishes with the decision it read. */
+  #restart (): void {
     this.#cache.clear()
     this.#hinted.clear()
     this.#byPlace.clear()
@@ -114,6 +123,7 @@ export class Redirector {
 
   /** The ranked targets for this client: the first is the redirect, the rest the Link alternatives. */
   decide (ip: Ip, scheme: Scheme, cls: PathClass = 'volatile', pinned: PinnedRegion | null = null): Decision {
+    this.#current()
     const id = networkId(ip)
     const volatile = this.#decide(ip, id, scheme, 'volatile', pinned)
     if (cls === 'volatile' || volatile.targets.length > 0) return volatile
@@ -142,7 +152,7 @@ export class Redirector {
     const kind = kindOf(cls, client.scheme, client.family)
     let ranking = kinds[kind]
     if (ranking === undefined) {
-      const full = rankForPlace(this.#table, client, this.#policy, this.#gates?.[cls], this.#keep)
+      const full = rankForPlace(this.#snapshot.table, client, this.#policy, this.#snapshot.gates[cls], this.#keep)
       // Only what ordering needs: the exclusions (explain's business) would otherwise stay
       // in memory once per cached place.
       ranking = kinds[kind] = { group: full.group, alternatives: full.alternatives, excluded: [], groupReason: '', standing: full.standing }
@@ -152,10 +162,10 @@ export class Redirector {
 
   #intern (ranked: readonly Ranked[], scheme: Scheme, continent: string, lastResort: boolean): Decision {
     // One flat string (join), not a chain of concatenations kept alive as the map's key.
-    const signature = [scheme, continent, lastResort ? '!' : '', ...ranked.map((r) => r.mirror.id)].join(' ')
+    const signature = [scheme, continent, lastResort ? '!' : '', ...ranked.map((r) => r.site.id)].join(' ')
     let decision = this.#decisions.get(signature)
     if (decision === undefined) {
-      decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r))), continent, lastResort })
+      decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r.site, scheme))), continent, lastResort })
       // Sharing is only an economy: past the bound, start over rather than grow.
       if (this.#decisions.size >= DECISIONS_SHARED) this.#decisions.clear()
       this.#decisions.set(signature, decision)
@@ -163,18 +173,20 @@ export class Redirector {
     return decision
   }
 
-  #target (r: Ranked): Target {
-    const key = r.mirror.id + ' ' + r.base
+  #target (mirror: Mirror, scheme: Scheme): Target {
+    const base = baseFor(mirror, scheme) as string // the selection excluded mirrors without one
+    const key = mirror.id + ' ' + base
     let t = this.#targets.get(key)
-    if (t === undefined) this.#targets.set(key, t = Object.freeze({ id: r.mirror.id, base: r.base, geo: r.mirror.country.toLowerCase() }))
+    if (t === undefined) this.#targets.set(key, t = Object.freeze({ id: mirror.id, base, geo: mirror.country.toLowerCase() }))
     return t
   }
 
   /** The full reasoning for one client and path class, uncached, for /api/v1/explain. */
   explain (ip: Ip, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null = null): Explanation {
+    const { table, gates } = this.#current()
     const client = this.client(ip, scheme, pinned)
-    const volatile = select(this.#table, client, this.#policy, this.#gates?.volatile)
+    const volatile = select(table, client, this.#policy, gates.volatile)
     if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile' }
-    return { client, selection: select(this.#table, client, this.#policy, this.#gates?.versioned), appliedClass: 'versioned' }
+    return { client, selection: select(table, client, this.#policy, gates.versioned), appliedClass: 'versioned' }
   }
 }

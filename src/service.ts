@@ -56,10 +56,12 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
   }
   const saver = stateFile === null ? null : new StateSaver(stateFile, () => fleet.exportState(), (err) => log?.error({ err, file: stateFile }, 'probe state not saved'))
   const probeListeners: Array<(target: ProbeTarget, result: ProbeResult) => void> = []
-  const prober = config.probes.enabled
+  // Mirrors are probed when probes are enabled; DNS endpoints' health URLs in any case.
+  const prober = config.probes.enabled || config.dns.endpoints.some((e) => e.health !== null)
     ? new Prober(fleet, config.probes, {
+      endpoints: config.dns.endpoints,
       onResult: (target, result) => {
-        metrics.probe(target.id, result)
+        metrics.probe(target, result)
         saver?.changed()
         for (const l of probeListeners) l(target, result)
       }
@@ -79,7 +81,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
       else log?.error({ trigger, table: config.table, error: result.error.message }, 'mirror table rejected; the previous table stays in force')
     }
   })
-  const directory = new EndpointDirectory(config, fleet)
+  const directory = new EndpointDirectory(config.dns, config.selection, fleet)
   // The DNS layer's files, written by the one process that owns the state.
   const exportsWriter = config.exports.dir === null
     ? null
@@ -92,17 +94,13 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
       onWrite: (file) => log?.info({ file }, 'DNS export written'),
       onError: (err, file) => log?.error({ err, file }, 'DNS export not written; the previous file stays')
     })
-  let failOpen = false
-  let known = fleet.known
-  fleet.onChange(() => {
-    if (fleet.known !== known) {
-      known = fleet.known
+  fleet.subscribe((next, previous) => {
+    if (next.known && !previous.known) {
       log?.info('mirror state known: ready')
       saver?.changed()
     }
-    if (fleet.failOpen === failOpen) return
-    failOpen = fleet.failOpen
-    if (failOpen) log?.warn('fail open: the master and most mirrors fail at once, so the prober is the likely cause; ignoring health until they recover')
+    if (next.failOpen === previous.failOpen) return
+    if (next.failOpen) log?.warn('fail open: the master and most mirrors fail at once, so the prober is the likely cause; ignoring health until they recover')
     else log?.info('fail open ended: mirror health is applied again')
   })
   return {
@@ -117,20 +115,19 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
     start () {
       tables.watch()
       prober?.start()
-      if (prober !== null) {
+      if (prober !== null && config.probes.enabled) {
         // Ready once every mirror has answered its first probe, or timed out: bounded.
         void prober.firstRound.then(() => fleet.markKnown())
         readyTimer = setTimeout(() => fleet.markKnown(), config.probes.readyTimeoutMs).unref()
       }
-      directory.start()
       void exportsWriter?.start()
     },
     async close () {
       clearTimeout(readyTimer)
       tables.close()
       exportsWriter?.stop()
-      directory.stop()
       await prober?.stop()
+      fleet.close()
       await saver?.flush()
     }
   }
@@ -139,10 +136,8 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
 /** The HTTP side over a fleet: GeoIP, the redirector with its cache, the app. */
 export function createHttp (config: Config, geoip: GeoIp, fleet: Fleet, directory: EndpointDirectory, metrics: Metrics, control: Control, log: Logger | null): App {
   const redirector = new Redirector({
-    geoip, table: fleet.table, gates: fleet.gates, metrics, policy: config.selection, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
+    geoip, live: fleet, metrics, policy: config.selection, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
   })
-  // Any change in the table or in some mirror's eligibility starts the decision cache afresh.
-  fleet.onChange((gates) => redirector.update(fleet.table, gates))
   return buildApp({ config, geoip, redirector, metrics, fleet, directory, control, ...(log === null ? {} : { logger: log }) })
 }
 
@@ -181,7 +176,7 @@ export interface Service {
 export async function start (config: Config, log: Logger | null): Promise<Service> {
   const geoip = openGeoIp(config)
   const state = await createLiveState(config, geoip, log)
-  const app = createHttp(config, geoip, state.fleet, state.directory, state.metrics, new LocalControl(state.fleet, state.tables, state.prober), log)
+  const app = createHttp(config, geoip, state.fleet, state.directory, state.metrics, new LocalControl(state.fleet, state.tables, config.probes.enabled ? state.prober : null), log)
   const dns = config.dns.enabled ? createDns(config, geoip, state, log) : null
   await app.fastify.listen({ host: config.host, port: config.port })
   if (dns !== null) {

@@ -92,7 +92,9 @@ t.test('two workers behind one primary', async (t) => {
   const restarted = new Promise<void>((resolve) => child.stdout.on('data', () => { if (/workers restarted/.test(out)) resolve() }))
   child.kill('SIGUSR2')
   await restarted
-  await new Promise((r) => setTimeout(r, 200))
+  // Keep the load on until the restarted workers have answered a few dozen requests.
+  const atRestart = statuses.length
+  t.ok(await until(async () => statuses.length >= atRestart + 40), 'requests answered after the restart')
   running = false
   await load
   t.ok(statuses.length > 50, `load ran through the restart (${statuses.length} requests)`)

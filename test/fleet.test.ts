@@ -1,5 +1,6 @@
-// src/fleet.ts: how health, lag and drains become verdicts, when health is ignored (fail
-// open), and what a saved or forwarded state restores. Probe results are fed in by hand.
+// src/fleet.ts and src/core/snapshot.ts: how health, lag and drains become verdicts, when
+// health is ignored (fail open), snapshots that never change once handed out, timed drains,
+// and what a saved or forwarded state restores. Probe results are fed in by hand.
 
 import t from 'tap'
 import type { ProbeResult } from '../src/core/health.js'
@@ -87,7 +88,7 @@ t.test('state: known travels with exportState/importState; entries for mirrors n
   source.record('a', 'http', pass(NOW))
   source.record('b', 'http', fail)
   let told = 0
-  source.onChange(() => { told++ })
+  source.subscribe((next, previous) => { if (next.known && !previous.known) told++ })
   source.markKnown()
   source.markKnown()
   t.equal(told, 1, 'listeners hear of it once')
@@ -100,4 +101,45 @@ t.test('state: known travels with exportState/importState; entries for mirrors n
   const unknown = fleetOf(['a'])
   unknown.importState({ ...source.exportState(), known: false })
   t.equal(unknown.known, false, 'an unknown state does not make a fleet ready')
+})
+
+t.test('a snapshot never changes once handed out; the selection epoch moves only when a verdict does', async (t) => {
+  const fleet = fleetOf(['a', 'b'])
+  fleet.recordMaster(pass(NOW))
+  fleet.record('a', 'http', pass(NOW))
+  fleet.record('b', 'http', pass(NOW))
+  const held = fleet.snapshot
+  const seen: number[] = []
+  fleet.subscribe((next) => { seen.push(next.epoch) })
+
+  fleet.record('a', 'http', { ...pass(NOW), latencyMs: 50 })
+  t.not(fleet.snapshot, held, 'a new snapshot for every change')
+  t.equal(fleet.snapshot.epoch, held.epoch, 'latency is not a selection matter: same epoch')
+  t.equal(fleet.snapshot.health('a', 'http').latencyMs !== held.health('a', 'http').latencyMs, true)
+
+  fleet.record('b', 'http', fail)
+  t.equal(fleet.snapshot.epoch, held.epoch + 1, 'b down: a new epoch')
+  t.equal(held.health('b', 'http').state, 'up', 'the held snapshot still says what it said')
+  t.equal(held.byId.get('b')?.serving.http.volatile, null)
+  fleet.drain('a', null, 'x')
+  t.equal(held.byId.get('a')?.drain, null, 'drains too')
+  t.same(seen, [held.epoch, held.epoch + 1, held.epoch + 2], 'subscribers hear of every snapshot')
+})
+
+t.test('timed drains end on time by themselves, probes or not', async (t) => {
+  let now = NOW
+  const fleet = new Fleet(buildTable(['a'].map(spec)), { ...POLICY, enabled: false }, () => now)
+  t.teardown(() => fleet.close())
+  fleet.drain('a', NOW + 150, 'short maintenance')
+  t.equal(verdict(fleet, 'a'), 'draining/excluded')
+  t.match(fleet.snapshot.byId.get('a')?.serving.http.volatile, { until: NOW + 150, reason: `drained until ${new Date(NOW + 150).toISOString()}` })
+  t.notMatch(fleet.snapshot.byId.get('a')?.serving.http.volatile?.reason ?? '', /maintenance/, 'the operator\'s note stays out of verdicts')
+  // The fleet's timer is unref'd (it never keeps a process alive); this guard keeps the test's.
+  const ended = new Promise<void>((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error('the drain did not end')), 5000)
+    fleet.subscribe((next) => { if (next.byId.get('a')?.drain === null) { clearTimeout(guard); resolve() } })
+  })
+  now = NOW + 150
+  await ended
+  t.equal(verdict(fleet, 'a'), null, 'serving again without any probe or call')
 })

@@ -1,9 +1,9 @@
-// src/core/network-cache.ts: hits, overwrites, sizing, least-recently-used replacement
+// src/network-cache.ts: hits, overwrites, sizing, least-recently-used replacement
 // within a set, and how much of a full cache of real network numbers stays retrievable.
 
 import t from 'tap'
-import { NetworkCache } from '../../src/core/network-cache.js'
-import { networkId, parseIp, type Ip } from '../../src/core/ip.js'
+import { NetworkCache } from '../src/network-cache.js'
+import { networkId, parseIp, type Ip } from '../src/core/ip.js'
 
 const ip = (s: string): Ip => {
   const parsed = parseIp(s)

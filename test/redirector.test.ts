@@ -6,15 +6,19 @@ import t from 'tap'
 import { DEFAULTS, EMBEDDED_GEOIP } from '../src/config/schema.js'
 import { loadTableFile } from '../src/config/table-file.js'
 import { formatIp, networkKey, type Ip } from '../src/core/ip.js'
-import { select } from '../src/core/selection.js'
+import { baseOf, select } from '../src/core/selection.js'
 import type { Place, Scheme } from '../src/core/types.js'
 import { regionPlace } from '../src/core/regions.js'
-import type { Gates } from '../src/fleet.js'
+import { Fleet } from '../src/fleet.js'
+import type { MirrorTable } from '../src/core/types.js'
 import { GeoIp } from '../src/geoip/reader.js'
 import { Redirector, type Decision } from '../src/redirector.js'
 
 const KEEP = 4
 const policy = DEFAULTS.selection
+
+/** The live state over a table, probes off: every enabled mirror serves. */
+const liveOf = (table: MirrorTable): Fleet => new Fleet(table, { ...DEFAULTS.probes, ...DEFAULTS.freshness, enabled: false })
 
 /** Deterministic public-looking addresses: a spread of /24s and /48s. */
 function addresses (n: number): Ip[] {
@@ -41,7 +45,7 @@ for (const placesRanked of [undefined, 16]) {
   t.test(`decisions match the pure selection, are cached per network and shared between networks (places ranked: ${placesRanked ?? 'default'})`, async (t) => {
     const table = await loadTableFile(DEFAULTS.table)
     const geoip = new GeoIp(EMBEDDED_GEOIP, DEFAULTS.instance, 10_000)
-    const redirector = new Redirector({ geoip, table, policy, keep: KEEP, cacheSize: 10_000, ...(placesRanked === undefined ? {} : { placesRanked }) })
+    const redirector = new Redirector({ geoip, live: liveOf(table), policy, keep: KEEP, cacheSize: 10_000, ...(placesRanked === undefined ? {} : { placesRanked }) })
     const ips = addresses(3000)
     const distinct = new Set<Decision>()
     let mismatches = 0
@@ -51,7 +55,7 @@ for (const placesRanked of [undefined, 16]) {
         const decision = redirector.decide(ip, scheme)
         distinct.add(decision)
         const client = { place: geoip.locate(ip), family: ip.family, scheme, network: networkKey(ip) }
-        const expected = select(table, client, policy, undefined, KEEP).ranked.map((r) => `${r.mirror.id} ${r.base}`)
+        const expected = select(table, client, policy, undefined, KEEP).ranked.map((r) => `${r.site.id} ${baseOf(r, client)}`)
         const got = decision.targets.map((t) => `${t.id} ${t.base}`)
         if (expected.join('|') !== got.join('|')) {
           mismatches++
@@ -71,7 +75,7 @@ for (const placesRanked of [undefined, 16]) {
 t.test('the same network in IPv4 and IPv6, or with a region hint, is a different cache entry', async (t) => {
   const table = await loadTableFile(DEFAULTS.table)
   const geoip = new GeoIp(EMBEDDED_GEOIP, DEFAULTS.instance, 1000)
-  const redirector = new Redirector({ geoip, table, policy, keep: KEEP, cacheSize: 1000 })
+  const redirector = new Redirector({ geoip, live: liveOf(table), policy, keep: KEEP, cacheSize: 1000 })
   // An unplaceable IPv4 address (instance region, EU) next to a US IPv6 /48: each keeps its own
   // entry (the ids of the two families are disjoint, see test/core/ip.test.ts).
   const v4: Ip = { family: 4, bytes: new Uint8Array([0, 0, 0, 1]) }
@@ -86,20 +90,22 @@ t.test('the same network in IPv4 and IPv6, or with a region hint, is a different
   t.equal(redirector.decide(v6, 'https').continent, plain.continent)
 })
 
-t.test('update() drops cached decisions: a gate that excludes the chosen mirror moves the client', async (t) => {
+t.test('a new snapshot whose selection changed drops cached decisions: a drained chosen mirror moves the client', async (t) => {
   const table = await loadTableFile(DEFAULTS.table)
   const geoip = new GeoIp(EMBEDDED_GEOIP, DEFAULTS.instance, 1000)
-  const redirector = new Redirector({ geoip, table, policy, keep: KEEP, cacheSize: 1000 })
+  const fleet = liveOf(table)
+  const redirector = new Redirector({ geoip, live: fleet, policy, keep: KEEP, cacheSize: 1000 })
   const ip = addresses(1)[0] as Ip
   const before = redirector.decide(ip, 'http')
-  const chosen = before.targets[0]?.id
+  const chosen = before.targets[0]?.id as string
   t.ok(chosen !== undefined)
-  const gate = (m: { id: string }) => (m.id === chosen ? { code: 'down' as const, reason: 'test' } : null)
-  const gates: Gates = { volatile: gate, versioned: gate }
-  redirector.update(table, gates)
+  // A probe result that changes nothing the selection reads keeps the epoch, and the cache.
+  fleet.record(chosen, 'http', { ok: true, at: Date.now(), latencyMs: 3, syncTime: null, failure: null, message: null })
+  t.equal(redirector.decide(ip, 'http'), before, 'same epoch: the cached decision')
+  fleet.drain(chosen, null, 'test')
   const after = redirector.decide(ip, 'http')
   t.not(after.targets[0]?.id, chosen)
   t.notOk(after.targets.some((x) => x.id === chosen), 'nor among the alternatives')
   const client = { place: geoip.locate(ip), family: ip.family, scheme: 'http' as const, network: networkKey(ip) }
-  t.same(after.targets.map((x) => x.id), select(table, client, policy, gate, KEEP).ranked.map((r) => r.mirror.id), 'what select() says under the gate')
+  t.same(after.targets.map((x) => x.id), select(table, client, policy, fleet.snapshot.gates.volatile, KEEP).ranked.map((r) => r.site.id), 'what select() says under the drain')
 })

@@ -208,7 +208,7 @@ async function serve (host, port, dist) {
 
   const geoip = new GeoIp(config.geoip.databases, config.instance, config.geoip.cacheSize)
   const fleet = new Fleet(buildTable([]), { ...config.probes, ...config.freshness })
-  const directory = new EndpointDirectory(config, fleet)
+  const directory = new EndpointDirectory(config.dns, config.selection, fleet)
   const counts = new Map()
   const responder = new DnsResponder({
     config, directory, geoip,

@@ -14,6 +14,8 @@ export type ToWorker =
   | { readonly t: 'table', readonly table: string, readonly file: string }
   | { readonly t: 'probe', readonly id: string, readonly scheme: Scheme, readonly result: ProbeResult }
   | { readonly t: 'master', readonly result: ProbeResult }
+  /** A DNS endpoint's health URL was checked (only the primary probes). */
+  | { readonly t: 'endpoint', readonly id: string, readonly result: ProbeResult }
   | { readonly t: 'reply', readonly seq: number, readonly value?: unknown, readonly error?: { readonly code: string, readonly message: string } }
   /** Send your metrics (as prom-client JSON) for the cluster-wide exposition. */
   | { readonly t: 'collect', readonly seq: number }

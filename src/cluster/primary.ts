@@ -28,7 +28,7 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   const geoip = config.dns.enabled ? openGeoIp(config) : null
   const state = await createLiveState(config, geoip, log)
   const dns = geoip === null ? null : createDns(config, geoip, state, log)
-  const control = new LocalControl(state.fleet, state.tables, state.prober)
+  const control = new LocalControl(state.fleet, state.tables, config.probes.enabled ? state.prober : null)
   const ready = new Set<Worker>()
   let stopping = false
   let port = config.port
@@ -38,15 +38,14 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   }
   state.onTable((text) => broadcast({ t: 'table', table: text, file: config.table }))
   // Readiness follows the primary's knowledge: workers learn when the first round is in.
-  let known = state.fleet.known
-  state.fleet.onChange(() => {
-    if (state.fleet.known === known) return
-    known = state.fleet.known
-    broadcast({ t: 'fleet', fleet: state.fleet.exportState() })
+  state.fleet.subscribe((next, previous) => {
+    if (next.known && !previous.known) broadcast({ t: 'fleet', fleet: state.fleet.exportState() })
   })
   // Probe results travel as they are; the workers' fleets apply the same transitions.
   state.onProbe((target, result) => {
-    broadcast(target.id === null ? { t: 'master', result } : { t: 'probe', id: target.id, scheme: target.scheme, result })
+    if (target.kind === 'master') broadcast({ t: 'master', result })
+    else if (target.kind === 'endpoint') broadcast({ t: 'endpoint', id: target.id as string, result })
+    else broadcast({ t: 'probe', id: target.id as string, scheme: target.scheme, result })
   })
 
   // Cluster-wide metrics: every worker's registry plus the primary's own (probes, fleet).
@@ -97,7 +96,10 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
         perform(m.call).then(
           (value) => { if (worker.isConnected()) worker.send({ t: 'reply', seq: m.seq, value } satisfies ToWorker) },
           (err: unknown) => {
-            const e = err instanceof MgError ? { code: err.code, message: err.message } : { code: 'MG_ERR_TABLE_INVALID', message: String(err) }
+            // An unforeseen failure is logged here in full; the worker (and its client) learns only MG_ERR_INTERNAL.
+            if (!(err instanceof MgError)) log.error({ err, op: m.call.op }, 'worker call failed')
+            const mg = err instanceof MgError ? err : new MgError('MG_ERR_INTERNAL')
+            const e = { code: mg.code, message: mg.message }
             if (worker.isConnected()) worker.send({ t: 'reply', seq: m.seq, error: e } satisfies ToWorker)
           }
         )

@@ -37,9 +37,10 @@ class PrimaryLink {
     this.#pending.delete(message.seq)
     if (message.error === undefined) p.resolve(message.value)
     else {
-      const code = (message.error.code in ERRORS ? message.error.code : 'MG_ERR_TABLE_INVALID') as ErrorCode
-      const err = new MgError(code)
-      err.message = message.error.message
+      // A code the catalogue lacks (a primary of another version?) is an internal error, not a table error.
+      const known = Object.hasOwn(ERRORS, message.error.code)
+      const err = known ? new MgError(message.error.code as ErrorCode) : new MgError('MG_ERR_INTERNAL', undefined, { cause: message.error })
+      if (known) err.message = message.error.message
       p.reject(err)
     }
   }
@@ -79,8 +80,8 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   fleet.importState(first.fleet)
   const metrics = new Metrics(geoip, fleet, config.instance)
   // The worker's own view of the DNS endpoints (for /api/v1/dns/*), over its copy of the fleet.
-  const directory = new EndpointDirectory(config, fleet)
-  if (config.dns.endpoints.some((e) => e.health !== null)) directory.start()
+  // The worker's view of the DNS endpoints (for /api/v1/dns/*): health comes from the primary.
+  const directory = new EndpointDirectory(config.dns, config.selection, fleet)
   const app = createHttp(config, geoip, fleet, directory, metrics, new RemoteControl(link), log)
   // /metrics in a worker shows the whole cluster: the primary aggregates.
   app.metricsSource = async () => await link.call({ op: 'metrics' }) as string
@@ -92,6 +93,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
       case 'table': fleet.setTable(parseTableText(m.table, m.file)); break
       case 'probe': fleet.record(m.id, m.scheme, m.result); break
       case 'master': fleet.recordMaster(m.result); break
+      case 'endpoint': fleet.recordEndpoint(m.id, m.result); break
       case 'reply': link.settle(m); break
       case 'collect':
         void metrics.registry.getMetricsAsJSON().then((json) => send({ t: 'collected', seq: m.seq, metrics: json }))

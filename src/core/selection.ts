@@ -1,5 +1,7 @@
-// Mirror selection: (client, table, policy) -> ranked mirrors and the reason for every
-// exclusion. Pure and deterministic: no clock, no randomness, no I/O.
+// Selection: (client, sites, policy) -> ranked sites and the reason for every exclusion.
+// Pure and deterministic: no clock, no randomness, no I/O. A site is anything with a place
+// and a weight (core/types.ts); mirrors are sites with URLs, and DNS endpoints are ranked by
+// the same rule. Below, "mirror" reads as "site" wherever URLs play no part.
 //
 // The rule, in order:
 //  1. Drop mirrors that cannot serve this client at all (disabled, wrong scheme or IP
@@ -17,7 +19,8 @@
 
 import { distanceKm } from './geo.js'
 import { fnv1a32, rendezvousScore } from './hash.js'
-import type { Client, Mirror, MirrorTable } from './types.js'
+import { baseFor } from './table.js'
+import type { Client, Mirror, MirrorTable, Site } from './types.js'
 
 export type ExclusionCode =
   | 'disabled' | 'scheme' | 'family'
@@ -40,20 +43,20 @@ export interface Verdict {
   /** For 'behind': how far behind the reference, and the lag its path class allows. */
   readonly lagMs?: number
   readonly allowedMs?: number
+  /** For 'draining': when the drain ends (null: until lifted). */
+  readonly until?: number | null
 }
 
-/** Extra per-mirror eligibility supplied by the caller (health, freshness, draining). */
-export type Gate = (mirror: Mirror, client: Client) => Verdict | null
+/** Extra per-site eligibility supplied by the caller (health, freshness, draining). */
+export type Gate<S extends Site = Mirror> = (site: S, client: Client) => Verdict | null
 
 export interface SelectionPolicy {
   /** Mirrors within this many km of the nearest candidate count as equally near. */
   readonly nearKm: number
 }
 
-export interface Ranked {
-  readonly mirror: Mirror
-  /** The base URL for the client's scheme. */
-  readonly base: string
+export interface Ranked<S extends Site = Mirror> {
+  readonly site: S
   readonly distanceKm: number
   /** True for the comparably-near group the choice was made from. */
   readonly inGroup: boolean
@@ -62,27 +65,29 @@ export interface Ranked {
   readonly score: number
 }
 
-export interface Excluded extends Verdict { readonly mirror: Mirror }
+export interface Excluded<S extends Site = Mirror> extends Verdict { readonly site: S }
 
-export interface Selection {
-  readonly ranked: readonly Ranked[]
-  readonly excluded: readonly Excluded[]
+export interface Selection<S extends Site = Mirror> {
+  readonly ranked: readonly Ranked<S>[]
+  readonly excluded: readonly Excluded<S>[]
   /** Why the group was formed as it was, for people reading /api/v1/explain. */
   readonly groupReason: string
   /** The standing the ranked mirrors share: 'down' means every one is a last resort. */
   readonly standing: Standing
 }
 
-/** Step 1: the reason this client may not use this mirror, or null. */
-export function exclusionFor (mirror: Mirror, client: Client): Verdict | null {
-  if (!mirror.enabled) return { code: 'disabled', reason: 'disabled in the mirror table' }
-  if (client.scheme === 'https' && mirror.https === null) {
-    return { code: 'scheme', reason: 'no https URL and the request was https' }
-  }
-  if (client.family === 6 ? !mirror.ipv6 : !mirror.ipv4) {
+/**
+ * Step 1: the reason this client may not use this site, or null. `capability` is what the
+ * kind of site adds (for a mirror: a URL of the client's scheme), checked after 'disabled'.
+ */
+export function exclusionFor<S extends Site> (site: S, client: Client, capability?: (site: S, client: Client) => Verdict | null): Verdict | null {
+  if (!site.enabled) return { code: 'disabled', reason: 'disabled in the mirror table' }
+  const lacking = capability?.(site, client) ?? null
+  if (lacking !== null) return lacking
+  if (client.family === 6 ? !site.ipv6 : !site.ipv4) {
     return { code: 'family', reason: `does not serve IPv${client.family} clients` }
   }
-  const r = mirror.restrictions
+  const r = site.restrictions
   const country = client.place.country
   if (r.onlyCountries.length > 0 && (country === null || !r.onlyCountries.includes(country))) {
     return { code: 'only-countries', reason: `serves only ${r.onlyCountries.join(', ')}` }
@@ -97,17 +102,18 @@ export function exclusionFor (mirror: Mirror, client: Client): Verdict | null {
   return null
 }
 
-/**
- * The URL base to send this client to: same scheme, or https for an http client when that is
- * all there is. Empty for entries without URLs (DNS endpoints, ranked by the same rule).
- */
-function baseFor (mirror: Mirror, client: Client): string {
-  if (client.scheme === 'http') return mirror.http ?? mirror.https ?? ''
-  return mirror.https ?? ''
+/** A mirror's capability: an https client needs an https URL (an http client may go to https). */
+export function schemeExclusion (mirror: Mirror, client: Client): Verdict | null {
+  return client.scheme === 'https' && mirror.https === null ? { code: 'scheme', reason: 'no https URL and the request was https' } : null
 }
 
-interface Candidate {
-  mirror: Mirror
+/** The base URL a ranked mirror gives this client (the selection has checked there is one). */
+export function baseOf (r: Ranked, client: Pick<Client, 'scheme'>): string {
+  return baseFor(r.site, client.scheme) as string
+}
+
+interface Candidate<S extends Site> {
+  site: S
   distance: number
   sameCountry: boolean
   sameAsn: boolean
@@ -117,29 +123,35 @@ interface Candidate {
  * Everything of a selection that depends on where the client is (steps 1-3 and 5), not on
  * its network: shared by every client network at the same place, so it can be cached by place.
  */
-export interface PlaceRanking {
+export interface PlaceRanking<S extends Site = Mirror> {
   /** The comparably-near group, by id; step 4 orders it per client network. */
-  readonly group: readonly Ranked[]
+  readonly group: readonly Ranked<S>[]
   /** The alternatives after the group, best first, at most `limit` minus the group's size. */
-  readonly alternatives: readonly Ranked[]
-  readonly excluded: readonly Excluded[]
+  readonly alternatives: readonly Ranked<S>[]
+  readonly excluded: readonly Excluded<S>[]
   readonly groupReason: string
   readonly standing: Standing
 }
 
-/** Steps 1-3 and 5 for a client's place, IP family and scheme; its network is not used. */
+/** Steps 1-3 and 5 for a client's place, IP family and scheme over a mirror table; its network is not used. */
 export function rankForPlace (table: MirrorTable, client: Client, policy: SelectionPolicy, gate?: Gate, limit = Infinity): PlaceRanking {
+  return rankSites(table.mirrors, client, policy, gate, limit, schemeExclusion)
+}
+
+/** Steps 1-3 and 5 over any sites; `capability` as in exclusionFor. */
+export function rankSites<S extends Site> (sites: readonly S[], client: Client, policy: SelectionPolicy, gate?: Gate<S>, limit = Infinity,
+  capability?: (site: S, client: Client) => Verdict | null): PlaceRanking<S> {
   const place = client.place
-  const excluded: Excluded[] = []
-  const usable: Array<{ mirror: Mirror, verdict: Verdict | null }> = []
+  const excluded: Excluded<S>[] = []
+  const usable: Array<{ site: S, verdict: Verdict | null }> = []
   let bestLevel = STANDINGS.length
-  for (const mirror of table.mirrors) {
-    const verdict = exclusionFor(mirror, client) ?? (gate === undefined ? null : gate(mirror, client))
+  for (const site of sites) {
+    const verdict = exclusionFor(site, client, capability) ?? (gate === undefined ? null : gate(site, client))
     if (verdict !== null && verdict.standing === undefined) {
-      excluded.push({ mirror, code: verdict.code, reason: verdict.reason })
+      excluded.push({ site, code: verdict.code, reason: verdict.reason })
       continue
     }
-    usable.push({ mirror, verdict })
+    usable.push({ site, verdict })
     bestLevel = Math.min(bestLevel, levelOf(verdict))
   }
   const standing = STANDINGS[bestLevel] ?? 'fresh'
@@ -152,21 +164,21 @@ export function rankForPlace (table: MirrorTable, client: Client, policy: Select
       if (v?.standing === 'behind') groupEnd = Math.min(groupEnd, (v.lagMs ?? 0) + (v.allowedMs ?? 0))
     }
   }
-  const eligible: Candidate[] = []
+  const eligible: Candidate<S>[] = []
   let inCountry = 0
-  for (const { mirror, verdict } of usable) {
+  for (const { site, verdict } of usable) {
     if (verdict !== null && (levelOf(verdict) > bestLevel || (verdict.lagMs ?? 0) > groupEnd)) {
       const reason = levelOf(verdict) > bestLevel ? verdict.reason : `${verdict.reason}; the freshest live mirrors are ${minutes(groupEnd - (verdict.allowedMs ?? 0))} min behind`
-      excluded.push({ mirror, code: verdict.code, reason })
+      excluded.push({ site, code: verdict.code, reason })
       continue
     }
-    const sameCountry = place.country !== null && mirror.country === place.country
+    const sameCountry = place.country !== null && site.country === place.country
     if (sameCountry) inCountry++
     eligible.push({
-      mirror,
-      distance: distanceKm(place.latitude, place.longitude, mirror.latitude, mirror.longitude),
+      site,
+      distance: distanceKm(place.latitude, place.longitude, site.latitude, site.longitude),
       sameCountry,
-      sameAsn: place.asn !== null && mirror.asns.includes(place.asn)
+      sameAsn: place.asn !== null && site.asns.includes(place.asn)
     })
   }
 
@@ -185,8 +197,8 @@ export function rankForPlace (table: MirrorTable, client: Client, policy: Select
   const inGroup = new Set(group)
   const rest = eligible.filter((c) => !inGroup.has(c))
   return {
-    group: group.map((c) => toRanked(c, client, true, 0)),
-    alternatives: best(rest, limit - group.length, byAlternative).map((c) => toRanked(c, client, false, 0)),
+    group: group.map((c) => toRanked(c, true)),
+    alternatives: best(rest, limit - group.length, byAlternative).map((c) => toRanked(c, false)),
     excluded,
     groupReason,
     standing
@@ -208,11 +220,11 @@ const STANDING_NOTE: Readonly<Record<Standing, (groupEnd: number) => string>> = 
 }
 
 /** Step 4: the group in this client network's rendezvous order, then the alternatives. */
-export function orderForNetwork (ranking: PlaceRanking, network: string, limit = Infinity): Selection {
+export function orderForNetwork<S extends Site> (ranking: PlaceRanking<S>, network: string, limit = Infinity): Selection<S> {
   const clientHash = fnv1a32(network)
-  const scored = ranking.group.map((r) => ({ ...r, score: rendezvousScore(clientHash, r.mirror.seed, r.mirror.weight) }))
-  scored.sort((a, b) => b.score - a.score || (a.mirror.id < b.mirror.id ? -1 : 1))
-  const ranked: Ranked[] = scored.length > limit ? scored.slice(0, limit) : scored
+  const scored = ranking.group.map((r) => ({ ...r, score: rendezvousScore(clientHash, r.site.seed, r.site.weight) }))
+  scored.sort((a, b) => b.score - a.score || (a.site.id < b.site.id ? -1 : 1))
+  const ranked: Ranked<S>[] = scored.length > limit ? scored.slice(0, limit) : scored
   for (const r of ranking.alternatives) if (ranked.length < limit) ranked.push(r)
   return { ranked, excluded: ranking.excluded, groupReason: ranking.groupReason, standing: ranking.standing }
 }
@@ -226,8 +238,8 @@ export function select (table: MirrorTable, client: Client, policy: SelectionPol
 }
 
 /** Alternatives: in-country first, then nearest, then by id for determinism. */
-function byAlternative (a: Candidate, b: Candidate): number {
-  return Number(b.sameCountry) - Number(a.sameCountry) || a.distance - b.distance || (a.mirror.id < b.mirror.id ? -1 : 1)
+function byAlternative<S extends Site> (a: Candidate<S>, b: Candidate<S>): number {
+  return Number(b.sameCountry) - Number(a.sameCountry) || a.distance - b.distance || (a.site.id < b.site.id ? -1 : 1)
 }
 
 /** The first `k` of `items` in `order`: a full sort when k is large, else one bounded pass. */
@@ -244,14 +256,6 @@ function best<T> (items: T[], k: number, order: (a: T, b: T) => number): T[] {
   return top
 }
 
-function toRanked (c: Candidate, client: Client, inGroup: boolean, score: number): Ranked {
-  return {
-    mirror: c.mirror,
-    base: baseFor(c.mirror, client),
-    distanceKm: c.distance,
-    inGroup,
-    sameCountry: c.sameCountry,
-    sameAsn: c.sameAsn,
-    score
-  }
+function toRanked<S extends Site> (c: Candidate<S>, inGroup: boolean): Ranked<S> {
+  return { site: c.site, distanceKm: c.distance, inGroup, sameCountry: c.sameCountry, sameAsn: c.sameAsn, score: 0 }
 }

@@ -3,7 +3,7 @@
 
 import { COUNTRIES } from './countries.js'
 import { fnv1a32 } from './hash.js'
-import type { Continent, Mirror, MirrorTable, Restrictions, Tier } from './types.js'
+import type { Continent, Mirror, MirrorTable, Restrictions, Scheme, Tier } from './types.js'
 
 /** A mirror as written in the table file, after validation. */
 export interface MirrorSpec {
@@ -24,8 +24,6 @@ export interface MirrorSpec {
   readonly dnsNames?: readonly string[] | undefined
   readonly addresses?: readonly string[] | undefined
 }
-
-let nextVersion = 1
 
 export function buildMirror (spec: MirrorSpec): Mirror {
   const country = COUNTRIES.get(spec.country)
@@ -60,9 +58,18 @@ export function buildMirror (spec: MirrorSpec): Mirror {
   })
 }
 
+/**
+ * The version is a hash of the content: the same table has the same version in every process
+ * (a cluster's workers, every regional instance), and a reload that changes nothing keeps it.
+ */
 export function buildTable (specs: readonly MirrorSpec[]): MirrorTable {
   const mirrors = Object.freeze(specs.map(buildMirror))
   const byId = new Map(mirrors.map((m) => [m.id, m]))
   if (byId.size !== mirrors.length) throw new Error('duplicate mirror id')
-  return Object.freeze({ version: nextVersion++, mirrors, byId })
+  return Object.freeze({ version: fnv1a32(JSON.stringify(specs)), mirrors, byId })
+}
+
+/** The URL base a client of this scheme is sent to: the same scheme, or https for http when that is all there is. */
+export function baseFor (mirror: Mirror, scheme: Scheme): string | null {
+  return scheme === 'http' ? (mirror.http ?? mirror.https) : mirror.https
 }

@@ -13,15 +13,12 @@ export interface Restrictions {
   readonly excludeCountries: readonly string[]
 }
 
-/** One mirror as the selection sees it: validated, with derived fields filled in. */
-export interface Mirror {
+/**
+ * Anything the selection ranks: where it is, whom it may serve, how much it should take.
+ * A mirror is a site with URLs; a DNS endpoint is a site with addresses.
+ */
+export interface Site {
   readonly id: string
-  readonly name: string
-  readonly sponsor: string | null
-  readonly tier: Tier
-  /** Base URL per scheme, always ending in '/'. */
-  readonly http: string | null
-  readonly https: string | null
   readonly country: string
   readonly continent: Continent
   readonly latitude: number
@@ -32,16 +29,26 @@ export interface Mirror {
   readonly ipv6: boolean
   readonly restrictions: Restrictions
   readonly enabled: boolean
-  /** Download names (e.g. dl-cdn.alpinelinux.org) this mirror serves under their own Host, for DNS answers. */
-  readonly dnsNames: readonly string[]
-  /** The mirror's IP addresses, for DNS answers; empty when it is reached only by redirect. */
-  readonly addresses: readonly string[]
   /** fnv1a32(id), precomputed for rendezvous hashing. */
   readonly seed: number
 }
 
+/** One mirror as the selection sees it: validated, with derived fields filled in. */
+export interface Mirror extends Site {
+  readonly name: string
+  readonly sponsor: string | null
+  readonly tier: Tier
+  /** Base URL per scheme, always ending in '/'. */
+  readonly http: string | null
+  readonly https: string | null
+  /** Download names (e.g. dl-cdn.alpinelinux.org) this mirror serves under their own Host, for DNS answers. */
+  readonly dnsNames: readonly string[]
+  /** The mirror's IP addresses, for DNS answers; empty when it is reached only by redirect. */
+  readonly addresses: readonly string[]
+}
+
 export interface MirrorTable {
-  /** Changes whenever the table is rebuilt; caches key on it. */
+  /** A hash of the table's content: equal tables have equal versions, in any process. */
   readonly version: number
   readonly mirrors: readonly Mirror[]
   readonly byId: ReadonlyMap<string, Mirror>

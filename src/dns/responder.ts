@@ -27,7 +27,8 @@ const PORT_ATTEMPTS = 20
 const WARN_EVERY_MS = 60_000
 
 export interface DnsResponderOptions {
-  readonly config: Config
+  /** Only what DNS reads: its own section, and the probe timing its TTL is derived from. */
+  readonly config: Pick<Config, 'dns' | 'probes'>
   /** The endpoint directory (EndpointDirectory). */
   readonly directory: Ranking
   /** GeoIP (GeoIp). */
@@ -48,7 +49,7 @@ interface Binding { readonly type: 'udp4' | 'udp6', readonly address: string }
 
 export class DnsResponder {
   readonly zone: Zone
-  readonly #config: Config
+  readonly #config: DnsResponderOptions['config']
   readonly #log: { warn (obj: object, msg: string): void } | null
   readonly #onQuery: (rcode: string, qtype: string, ecs: boolean) => void
   readonly #connections = new Set<Socket>()

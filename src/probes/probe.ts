@@ -1,5 +1,5 @@
-// One health check of one mirror: GET its canary (Alpine's `last-updated`) and turn whatever
-// happens into a ProbeResult. Uses node:http(s) rather than fetch so that failures keep their
+// One health check: GET a mirror's canary (Alpine's `last-updated`), or any health URL whose
+// 2xx means up (a redirector instance's /readyz), and turn whatever happens into a ProbeResult. Uses node:http(s) rather than fetch so that failures keep their
 // error codes and can be told apart (connect, DNS, TLS, ...). Never throws.
 //
 // Redirects: at most MAX_REDIRECTS are followed, and only to the same origin or to https
@@ -37,7 +37,10 @@ class ProbeError extends Error {
 
 interface Answer { readonly status: number, readonly location: string | null, readonly body: string }
 
-export async function probe (url: string, timeoutMs: number, now: () => number = Date.now): Promise<ProbeResult> {
+/** What a passing answer is: a canary holding a sync time, or any 2xx. */
+export type Expect = 'canary' | 'ok'
+
+export async function probe (url: string, timeoutMs: number, now: () => number = Date.now, expect: Expect = 'canary'): Promise<ProbeResult> {
   const started = performance.now()
   const result = (failure: ProbeFailure | null, message: string | null, syncTime: number | null = null): ProbeResult => Object.freeze({
     ok: failure === null, at: now(), latencyMs: performance.now() - started, syncTime, failure, message
@@ -56,6 +59,7 @@ export async function probe (url: string, timeoutMs: number, now: () => number =
         continue
       }
       if (answer.status < 200 || answer.status > 299) return result('http-status', `HTTP ${answer.status}`)
+      if (expect === 'ok') return result(null, null)
       const syncTime = parseSyncTime(answer.body, now())
       if (syncTime === null) return result('bad-canary', `canary is not a time: ${JSON.stringify(answer.body.slice(0, 40))}`)
       return result(null, null, syncTime)

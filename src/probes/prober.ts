@@ -1,17 +1,20 @@
-// Schedules probes: every enabled mirror once per scheme it offers, plus the master, each on
-// its own jittered timer (Tier-1 mirrors and the master more often than community ones), a
-// failure confirmed within `retryMs`, backed off while down, never more than `concurrency` at once.
-// Results go to the Fleet, which owns all health state; this file only decides when to look.
+// The one prober: every enabled mirror once per scheme it offers, the master, and the health
+// URLs of the DNS endpoints (redirector instances), each on its own jittered timer (Tier-1
+// mirrors, the master and endpoints more often than community mirrors), a failure confirmed
+// within `retryMs`, backed off while down, never more than `concurrency` at once. Results go
+// to the Fleet, which owns all health state; this file only decides when to look.
 
 import type { ProbeConfig } from '../config/schema.js'
 import type { Health, ProbeResult } from '../core/health.js'
 import type { Mirror, MirrorTable, Scheme } from '../core/types.js'
 import type { Fleet } from '../fleet.js'
-import { probe } from './probe.js'
+import { probe, type Expect } from './probe.js'
 import { probeDelay } from './schedule.js'
 
 export interface ProbeTarget {
-  /** The mirror id; null for the master. */
+  /** A mirror's canary, the master's canary, or a DNS endpoint's health URL (any 2xx is up). */
+  readonly kind: 'mirror' | 'master' | 'endpoint'
+  /** The mirror's or endpoint's id; null for the master. */
   readonly id: string | null
   readonly scheme: Scheme
   readonly url: string
@@ -19,7 +22,12 @@ export interface ProbeTarget {
   readonly intervalMs: number
 }
 
+/** A DNS endpoint whose health URL the prober checks (from dns.endpoints). */
+export interface EndpointTarget { readonly id: string, readonly health: string | null }
+
 export interface ProberHooks {
+  /** DNS endpoints to check; those without a health URL are not probed (always healthy). */
+  endpoints?: readonly EndpointTarget[]
   onResult?(target: ProbeTarget, result: ProbeResult, health: Health): void
   /** In [0, 1); scales the jitter. */
   random?: () => number
@@ -28,13 +36,22 @@ export interface ProberHooks {
 
 /** Identifies a target across tables: a changed URL counts as a new target. */
 function keyOf (t: ProbeTarget): string {
-  return `${t.id ?? ''} ${t.scheme} ${t.url} ${t.intervalMs}`
+  return `${t.kind} ${t.id ?? ''} ${t.scheme} ${t.url} ${t.intervalMs}`
 }
+
+const schemeOf = (url: string): Scheme => url.startsWith('https:') ? 'https' : 'http'
 
 /** The targets of one mirror (or the master, id null): one per base URL it offers. */
 export function targetsFor (id: string | null, bases: ReadonlyArray<string | null>, canary: string, intervalMs: number): ProbeTarget[] {
+  const kind = id === null ? 'master' : 'mirror'
   return bases.filter((b): b is string => b !== null)
-    .map((base) => Object.freeze({ id, scheme: base.startsWith('https:') ? 'https' : 'http', url: base + canary, intervalMs }))
+    .map((base) => Object.freeze({ kind, id, scheme: schemeOf(base), url: base + canary, intervalMs }))
+}
+
+/** The endpoints' health URLs, checked as often as Tier-1 mirrors: DNS hands them out. */
+export function endpointTargets (endpoints: readonly EndpointTarget[], config: ProbeConfig): ProbeTarget[] {
+  return endpoints.filter((e): e is EndpointTarget & { health: string } => e.health !== null)
+    .map((e) => Object.freeze({ kind: 'endpoint', id: e.id, scheme: schemeOf(e.health), url: e.health, intervalMs: config.t1IntervalMs }))
 }
 
 /** The probe interval of a mirror of this tier. */
@@ -42,17 +59,24 @@ export function intervalFor (mirror: Mirror, config: ProbeConfig): number {
   return mirror.tier === 't1' ? config.t1IntervalMs : config.intervalMs
 }
 
-/** Every target a table asks for, by key: enabled mirrors, then the master. */
-export function targetsOf (table: MirrorTable, config: ProbeConfig): Map<string, ProbeTarget> {
-  const all = table.mirrors.filter((m) => m.enabled).flatMap((m) => targetsFor(m.id, [m.http, m.https], config.canary, intervalFor(m, config)))
-  all.push(...targetsFor(null, [config.master], config.canary, config.t1IntervalMs))
+/**
+ * Every target, by key: the table's enabled mirrors and the master (unless probes are
+ * disabled), and the endpoints' health URLs (checked either way, as DNS depends on them).
+ */
+export function targetsOf (table: MirrorTable, config: ProbeConfig, endpoints: readonly EndpointTarget[] = []): Map<string, ProbeTarget> {
+  const all = config.enabled ? table.mirrors.filter((m) => m.enabled).flatMap((m) => targetsFor(m.id, [m.http, m.https], config.canary, intervalFor(m, config))) : []
+  if (config.enabled) all.push(...targetsFor(null, [config.master], config.canary, config.t1IntervalMs))
+  all.push(...endpointTargets(endpoints, config))
   return new Map(all.map((t) => [keyOf(t), t]))
 }
+
+const EXPECT: Readonly<Record<ProbeTarget['kind'], Expect>> = { mirror: 'canary', master: 'canary', endpoint: 'ok' }
 
 export class Prober {
   readonly #fleet: Fleet
   readonly #config: ProbeConfig
   readonly #onResult: ProberHooks['onResult']
+  readonly #endpoints: readonly EndpointTarget[]
   readonly #random: () => number
   readonly #now: () => number
   /** The targets being scheduled, and the table they came from. */
@@ -75,17 +99,18 @@ export class Prober {
     this.#fleet = fleet
     this.#config = config
     this.#onResult = hooks.onResult
+    this.#endpoints = hooks.endpoints ?? []
     this.#random = hooks.random ?? Math.random
     this.#now = hooks.now ?? Date.now
     this.firstRound = new Promise((resolve) => { this.#firstRoundDone = resolve })
-    // setTable always announces, so a reloaded table is picked up at once.
-    fleet.onChange(() => { void this.#sync() })
+    // A new table is picked up at once.
+    fleet.subscribe((next, previous) => { if (next.table !== previous.table) void this.#sync() })
   }
 
   /** Probes every target now, then keeps probing each on its own timer. Only the first call counts. */
   start (): void {
     if (this.#started || this.#stopping !== null) return
-    if (!this.#config.enabled) {
+    if (!this.#config.enabled && endpointTargets(this.#endpoints, this.#config).length === 0) {
       this.#firstRoundDone()
       return
     }
@@ -98,7 +123,7 @@ export class Prober {
     await this.#sync()
     let targets: ProbeTarget[]
     if (id === undefined) {
-      targets = [...(this.#started ? this.#targets : targetsOf(this.#fleet.table, this.#config)).values()]
+      targets = [...(this.#started ? this.#targets : targetsOf(this.#fleet.table, this.#config, this.#endpoints)).values()]
     } else {
       const mirror = this.#fleet.table.byId.get(id)
       if (mirror === undefined) return null
@@ -106,6 +131,12 @@ export class Prober {
       targets = targetsFor(id, [mirror.http, mirror.https], this.#config.canary, intervalFor(mirror, this.#config)).map((t) => this.#targets.get(keyOf(t)) ?? t)
     }
     return await Promise.all(targets.map((t) => this.#run(t)))
+  }
+
+  /** Checks every DNS endpoint's health URL now. */
+  async probeEndpoints (): Promise<Health[]> {
+    await this.#sync()
+    return await Promise.all(endpointTargets(this.#endpoints, this.#config).map((t) => this.#run(this.#targets.get(keyOf(t)) ?? t)))
   }
 
   /** Clears every timer and waits for probes in flight (each bounded by the timeout). */
@@ -123,7 +154,7 @@ export class Prober {
   async #sync (): Promise<void> {
     if (!this.#started || this.#stopping !== null || this.#fleet.table === this.#table) return
     this.#table = this.#fleet.table
-    const wanted = targetsOf(this.#table, this.#config)
+    const wanted = targetsOf(this.#table, this.#config, this.#endpoints)
     for (const key of this.#targets.keys()) {
       if (wanted.has(key)) continue
       clearTimeout(this.#timers.get(key))
@@ -152,8 +183,8 @@ export class Prober {
     try {
       // Stopped while queued: leave the state as it is.
       if (this.#stopping !== null) return this.#health(target)
-      const result = await probe(target.url, this.#config.timeoutMs, this.#now)
-      const health = target.id === null ? this.#fleet.recordMaster(result) : this.#fleet.record(target.id, target.scheme, result)
+      const result = await probe(target.url, this.#config.timeoutMs, this.#now, EXPECT[target.kind])
+      const health = this.#record(target, result)
       try {
         this.#onResult?.(target, result, health)
       } catch {
@@ -172,15 +203,23 @@ export class Prober {
     clearTimeout(this.#timers.get(key))
     const timer = setTimeout(() => {
       this.#timers.delete(key)
-      void this.#sync() // cheap unless the table changed; onChange normally got there first
+      void this.#sync() // cheap unless the table changed; the subscription normally got there first
       if (this.#targets.get(key) === target) void this.#run(target)
     }, probeDelay(this.#health(target), target.intervalMs, this.#config, this.#random()))
     timer.unref() // probes never keep the process alive
     this.#timers.set(key, timer)
   }
 
+  #record (target: ProbeTarget, result: ProbeResult): Health {
+    if (target.kind === 'mirror') return this.#fleet.record(target.id as string, target.scheme, result)
+    if (target.kind === 'endpoint') return this.#fleet.recordEndpoint(target.id as string, result)
+    return this.#fleet.recordMaster(result)
+  }
+
   #health (target: ProbeTarget): Health {
-    return target.id === null ? this.#fleet.master : this.#fleet.health(target.id, target.scheme)
+    if (target.kind === 'mirror') return this.#fleet.health(target.id as string, target.scheme)
+    if (target.kind === 'endpoint') return this.#fleet.snapshot.endpointHealth(target.id as string)
+    return this.#fleet.master
   }
 
   async #acquire (): Promise<void> {

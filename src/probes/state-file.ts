@@ -19,6 +19,8 @@ interface SavedState {
   readonly known: boolean
   readonly master: Health
   readonly health: ReadonlyArray<readonly [string, Health]>
+  /** DNS endpoints' health; absent in files written before endpoints were probed here. */
+  readonly endpoints?: ReadonlyArray<readonly [string, Health]>
 }
 
 const FORMAT = 'mirrorgate-probe-state/1'
@@ -50,14 +52,20 @@ export async function readProbeState (file: string, now: number): Promise<ReadOu
   if (now - saved.savedAt > STATE_MAX_AGE_MS || saved.savedAt > now + 60_000) {
     return { ok: false, reason: `saved at ${new Date(saved.savedAt).toISOString()}, more than ${STATE_MAX_AGE_MS / 60_000} min ago` }
   }
-  const health = saved.health.filter((e): e is [string, Health] => Array.isArray(e) && typeof e[0] === 'string' && isHealth(e[1]))
-  if (health.length !== saved.health.length) return { ok: false, reason: 'an entry is not a health record' }
-  return { ok: true, savedAt: saved.savedAt, state: { health, master: saved.master, drains: [], known: saved.known === true } }
+  const records = (list: unknown): Array<[string, Health]> | null => {
+    if (!Array.isArray(list)) return null
+    const good = list.filter((e): e is [string, Health] => Array.isArray(e) && typeof e[0] === 'string' && isHealth(e[1]))
+    return good.length === list.length ? good : null
+  }
+  const health = records(saved.health)
+  const endpoints = records(saved.endpoints ?? [])
+  if (health === null || endpoints === null) return { ok: false, reason: 'an entry is not a health record' }
+  return { ok: true, savedAt: saved.savedAt, state: { health, master: saved.master, endpoints, drains: [], known: saved.known === true } }
 }
 
 /** Writes the state atomically. */
 export async function writeProbeState (file: string, state: FleetState, now: number): Promise<void> {
-  const saved: SavedState = { format: FORMAT, savedAt: now, known: state.known, master: state.master, health: state.health }
+  const saved: SavedState = { format: FORMAT, savedAt: now, known: state.known, master: state.master, health: state.health, endpoints: state.endpoints }
   const temporary = `${file}.${process.pid}.tmp`
   await writeFile(temporary, JSON.stringify(saved) + '\n')
   await rename(temporary, file)

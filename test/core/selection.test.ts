@@ -5,7 +5,7 @@ import t from 'tap'
 import { COUNTRIES } from '../../src/core/countries.js'
 import { distanceKm } from '../../src/core/geo.js'
 import { networkKey, parseIp } from '../../src/core/ip.js'
-import { select, type ExclusionCode, type Gate, type Selection, type SelectionPolicy, type Verdict } from '../../src/core/selection.js'
+import { baseOf, select, type ExclusionCode, type Gate, type Selection, type SelectionPolicy, type Verdict } from '../../src/core/selection.js'
 import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import type { Client, Family, Mirror, MirrorTable, Place, Scheme } from '../../src/core/types.js'
 
@@ -50,9 +50,9 @@ function client (p: Place, opts: { family?: Family, scheme?: Scheme, network?: s
   return { place: p, family, scheme: opts.scheme ?? 'https', network: opts.network ?? (family === 4 ? '81.2.69.0/24' : '2a01:4f8:1::/48') }
 }
 
-const ids = (s: Selection): string[] => s.ranked.map((r) => r.mirror.id)
-const first = (s: Selection): string | undefined => s.ranked[0]?.mirror.id
-const codes = (s: Selection): Record<string, ExclusionCode> => Object.fromEntries(s.excluded.map((e) => [e.mirror.id, e.code]))
+const ids = (s: Selection): string[] => s.ranked.map((r) => r.site.id)
+const first = (s: Selection): string | undefined => s.ranked[0]?.site.id
+const codes = (s: Selection): Record<string, ExclusionCode> => Object.fromEntries(s.excluded.map((e) => [e.site.id, e.code]))
 
 /** `count` distinct client networks: /24s for IPv4, /48s for IPv6. */
 function networks (count: number, family: Family): string[] {
@@ -77,12 +77,12 @@ t.test('scheme: https requests only go to mirrors with an https URL', async (t) 
   const https = select(table, client(here, { scheme: 'https' }), POLICY)
   t.same(ids(https).sort(), ['both', 'https-only'])
   t.same(codes(https), { 'http-only': 'scheme' })
-  for (const r of https.ranked) t.match(r.base, /^https:\/\//, `${r.mirror.id} base is https`)
+  for (const r of https.ranked) t.match(baseOf(r, { scheme: 'https' }), /^https:\/\//, `${r.site.id} base is https`)
 
   const http = select(table, client(here, { scheme: 'http' }), POLICY)
   t.same(ids(http).sort(), ['both', 'http-only', 'https-only'], 'an http request may use every mirror')
   t.same(http.excluded, [])
-  const base = Object.fromEntries(http.ranked.map((r) => [r.mirror.id, r.base]))
+  const base = Object.fromEntries(http.ranked.map((r) => [r.site.id, baseOf(r, { scheme: 'http' })]))
   t.same(base, {
     both: 'http://both.example.org/alpine/',
     'http-only': 'http://http-only.example.org/alpine/',
@@ -116,8 +116,8 @@ t.test('restrictions and disabled mirrors, each with its own code', async (t) =>
   const de = select(table, client(place('DE', FRANKFURT)), POLICY)
   t.same(ids(de).sort(), ['not-fr', 'only-de', 'only-eu', 'open'])
   t.same(codes(de), { off: 'disabled', 'only-at-ch': 'only-countries', 'only-as': 'only-continents', 'not-de': 'excluded-country' })
-  for (const e of de.excluded) t.ok(e.reason.length > 0, `${e.mirror.id} has a reason`)
-  t.match(de.excluded.find((e) => e.mirror.id === 'only-at-ch')?.reason, /AT, CH/)
+  for (const e of de.excluded) t.ok(e.reason.length > 0, `${e.site.id} has a reason`)
+  t.match(de.excluded.find((e) => e.site.id === 'only-at-ch')?.reason, /AT, CH/)
 
   const jp = select(table, client(place('JP', TOKYO)), POLICY)
   t.same(ids(jp).sort(), ['not-de', 'not-fr', 'only-as', 'open'])
@@ -154,7 +154,7 @@ t.test('a gate (4th argument) excludes with its own verdict, after the table rul
   }
   const s = select(table, client(place('DE', FRANKFURT)), POLICY, gate)
   t.same(ids(s), ['up'])
-  t.same(s.excluded.map((e) => [e.mirror.id, e.code, e.reason]), [
+  t.same(s.excluded.map((e) => [e.site.id, e.code, e.reason]), [
     ['down', 'down', 'health check failed 3 times'],
     ['stale', 'stale', 'index 2 hours behind'],
     ['off', 'disabled', 'disabled in the mirror table']
@@ -178,7 +178,7 @@ t.test('standing: fresh before behind before unprobed before down, whatever the 
   let s = run()
   t.same([ids(s), s.standing], [['fresh'], 'fresh'])
   t.same(codes(s), { behind: 'stale', new: 'unprobed', dead: 'down' }, 'the others are excluded with their own codes')
-  t.equal(s.excluded.find((e) => e.mirror.id === 'dead')?.reason, 'down: connect')
+  t.equal(s.excluded.find((e) => e.site.id === 'dead')?.reason, 'down: connect')
 
   verdicts.fresh = { code: 'draining', reason: 'maintenance' }
   s = run()
@@ -260,7 +260,7 @@ t.test('otherwise the nearest by great-circle distance, and everything within ne
 
   // Amsterdam is ~940 km from Vienna, Munich ~355 km: with nearKm 800 both are "comparably near".
   const wide = select(table, client(vienna), { nearKm: 800 })
-  t.same(wide.ranked.filter((r) => r.inGroup).map((r) => r.mirror.id).sort(), ['amsterdam', 'munich'])
+  t.same(wide.ranked.filter((r) => r.inGroup).map((r) => r.site.id).sort(), ['amsterdam', 'munich'])
   const firsts = new Set(networks(2000, 4).map((network) => first(select(table, client(vienna, { network }), { nearKm: 800 }))))
   t.same([...firsts].sort(), ['amsterdam', 'munich'], 'both get clients')
 
@@ -283,13 +283,13 @@ t.test('same-ASN mirrors are preferred within the near group, and only there', a
     if (first(s) !== 'isp' || s.ranked.filter((r) => r.inGroup).length !== 1) { t.fail(`${network}: ${ids(s).join(',')}`); return }
   }
   const s = select(table, client(frankfurt(3320)), { nearKm: 50 })
-  t.same(s.ranked.map((r) => [r.mirror.id, r.inGroup, r.sameAsn]).slice(0, 1), [['isp', true, true]])
+  t.same(s.ranked.map((r) => [r.site.id, r.inGroup, r.sameAsn]).slice(0, 1), [['isp', true, true]])
   t.match(s.groupReason, /AS3320/)
-  t.equal(s.ranked.find((r) => r.mirror.id === 'far-isp')?.inGroup, false, 'a same-ASN mirror outside nearKm is not pulled in')
+  t.equal(s.ranked.find((r) => r.site.id === 'far-isp')?.inGroup, false, 'a same-ASN mirror outside nearKm is not pulled in')
 
   // No same-ASN mirror in the group: the group is left as it is.
   const none = select(table, client(frankfurt(1136)), { nearKm: 50 })
-  t.same(none.ranked.filter((r) => r.inGroup).map((r) => r.mirror.id).sort(), ['isp', 'other-1', 'other-2'], 'foreign ASN match does not beat the country')
+  t.same(none.ranked.filter((r) => r.inGroup).map((r) => r.site.id).sort(), ['isp', 'other-1', 'other-2'], 'foreign ASN match does not beat the country')
   t.notMatch(none.groupReason, /AS1136/)
   t.same(select(table, client(frankfurt(null)), { nearKm: 50 }).ranked.filter((r) => r.inGroup).length, 3)
 })
@@ -427,9 +427,9 @@ t.test('alternatives follow the group: in-country first, then by distance', asyn
     const a = alternatives[i - 1]
     const b = alternatives[i]
     if (a === undefined || b === undefined) continue
-    if (a.sameCountry === b.sameCountry) t.ok(a.distanceKm <= b.distanceKm, `${a.mirror.id} before ${b.mirror.id}`)
+    if (a.sameCountry === b.sameCountry) t.ok(a.distanceKm <= b.distanceKm, `${a.site.id} before ${b.site.id}`)
   }
-  for (const r of s.ranked) t.equal(r.distanceKm, distanceKm(...FRANKFURT, r.mirror.latitude, r.mirror.longitude), `${r.mirror.id} distance`)
+  for (const r of s.ranked) t.equal(r.distanceKm, distanceKm(...FRANKFURT, r.site.latitude, r.site.longitude), `${r.site.id} distance`)
 })
 
 t.test('no eligible mirror: nothing ranked, every mirror excluded', async (t) => {
@@ -507,11 +507,11 @@ t.test('properties on random tables and clients', async (t) => {
       const tag = `round ${round} client ${k}`
       const rankedIds = ids(s)
       // Every mirror appears exactly once, ranked or excluded, with the right code.
-      check([...rankedIds, ...s.excluded.map((e) => e.mirror.id)].sort().join() === table.mirrors.map((m) => m.id).sort().join(), `${tag}: partition`)
-      for (const e of s.excluded) check(expectedCode(e.mirror, c) === e.code, `${tag}: ${e.mirror.id} excluded as ${e.code}, expected ${String(expectedCode(e.mirror, c))}`)
+      check([...rankedIds, ...s.excluded.map((e) => e.site.id)].sort().join() === table.mirrors.map((m) => m.id).sort().join(), `${tag}: partition`)
+      for (const e of s.excluded) check(expectedCode(e.site, c) === e.code, `${tag}: ${e.site.id} excluded as ${e.code}, expected ${String(expectedCode(e.site, c))}`)
       for (const x of s.ranked) {
-        check(expectedCode(x.mirror, c) === null, `${tag}: ${x.mirror.id} should have been excluded`)
-        check(x.base === (c.scheme === 'https' ? x.mirror.https : x.mirror.http ?? x.mirror.https), `${tag}: ${x.mirror.id} base ${x.base}`)
+        check(expectedCode(x.site, c) === null, `${tag}: ${x.site.id} should have been excluded`)
+        check(baseOf(x, c) === (c.scheme === 'https' ? x.site.https : x.site.http ?? x.site.https), `${tag}: ${x.site.id} base ${baseOf(x, c)}`)
       }
       if (s.ranked.length === 0) continue
       // The group comes first and the choice is from the client's country whenever possible.
@@ -522,15 +522,15 @@ t.test('properties on random tables and clients', async (t) => {
       const pool = inCountry ? s.ranked.filter((x) => x.sameCountry) : s.ranked
       const nearest = Math.min(...pool.map((x) => x.distanceKm))
       const nearGroup = pool.filter((x) => x.distanceKm <= nearest + policy.nearKm)
-      const asnGroup = nearGroup.filter((x) => c.place.asn !== null && x.mirror.asns.includes(c.place.asn))
-      const want = (asnGroup.length > 0 ? asnGroup : nearGroup).map((x) => x.mirror.id).sort()
-      check(group.map((x) => x.mirror.id).sort().join() === want.join(), `${tag}: group ${group.map((x) => x.mirror.id)} expected ${want}`)
+      const asnGroup = nearGroup.filter((x) => c.place.asn !== null && x.site.asns.includes(c.place.asn))
+      const want = (asnGroup.length > 0 ? asnGroup : nearGroup).map((x) => x.site.id).sort()
+      check(group.map((x) => x.site.id).sort().join() === want.join(), `${tag}: group ${group.map((x) => x.site.id)} expected ${want}`)
       // Alternatives: in-country first, then nearest first.
       const alt = s.ranked.slice(group.length)
       for (let i = 1; i < alt.length; i++) {
         const a = alt[i - 1] as (typeof alt)[number]
         const b = alt[i] as (typeof alt)[number]
-        check(Number(a.sameCountry) > Number(b.sameCountry) || (a.sameCountry === b.sameCountry && a.distanceKm <= b.distanceKm), `${tag}: ${a.mirror.id} before ${b.mirror.id}`)
+        check(Number(a.sameCountry) > Number(b.sameCountry) || (a.sameCountry === b.sameCountry && a.distanceKm <= b.distanceKm), `${tag}: ${a.site.id} before ${b.site.id}`)
       }
     }
   }
@@ -543,7 +543,8 @@ t.test('a limit ranks the same mirrors as the full ranking, only fewer', async (
   const { DEFAULTS } = await import('../../src/config/schema.js')
   const shipped = await loadTableFile(DEFAULTS.table)
   const countries = [...COUNTRIES.entries()]
-  let checked = 0
+  const wrong: string[] = []
+  let cut = 0 // limited rankings that are shorter than the full one: where a limit changes anything
   for (let i = 0; i < 400; i++) {
     const [cc, info] = countries[(i * 37) % countries.length] as [string, { continent: Place['continent'], latitude: number, longitude: number }]
     const client: Client = {
@@ -552,13 +553,13 @@ t.test('a limit ranks the same mirrors as the full ranking, only fewer', async (
       scheme: i % 2 === 0 ? 'http' : 'https',
       network: `${i % 250}.${i >> 3}.7.0/24`
     }
-    const full = select(shipped, client, POLICY).ranked.map((r) => r.mirror.id)
+    const full = select(shipped, client, POLICY).ranked.map((r) => r.site.id)
     for (const k of [1, 2, 5, 12]) {
-      const limited = select(shipped, client, POLICY, undefined, k).ranked.map((r) => r.mirror.id)
-      if (limited.join() !== full.slice(0, k).join()) t.fail(`${cc} k=${k}: ${limited.join()} vs ${full.slice(0, k).join()}`)
-      checked++
+      const limited = select(shipped, client, POLICY, undefined, k).ranked.map((r) => r.site.id)
+      if (limited.join() !== full.slice(0, k).join()) wrong.push(`${cc} k=${k}: ${limited.join()} vs ${full.slice(0, k).join()}`)
+      if (limited.length < full.length) cut++
     }
   }
-  t.equal(checked, 1600)
-  t.pass('every limited ranking is the prefix of the full one')
+  t.same(wrong.slice(0, 10), [], 'every limited ranking is the prefix of the full one')
+  t.ok(cut >= 1200, `${cut} of the 1600 limited rankings were cut short`)
 })

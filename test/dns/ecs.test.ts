@@ -3,7 +3,7 @@
 // round trip, cross-checked against what dns-packet encodes for the same subnet.
 
 import t from 'tap'
-import dnsPacket from 'dns-packet'
+import dnsPacket, { type OptAnswer } from 'dns-packet'
 import { answerScope, encodeClientSubnet, parseClientSubnet, usableForLocation, type ClientSubnet } from '../../src/dns/ecs.js'
 import { formatIp } from '../../src/core/ip.js'
 
@@ -94,12 +94,14 @@ t.test('echo: family, source and address as asked, with our scope; agrees with d
   t.same([...encodeClientSubnet(valid(data(1, 0, 0)), 0)], [0, 1, 0, 0])
 
   for (const [ip, source, scope] of [['85.214.132.0', 24, 24], ['2a01:4f8::', 56, 48], ['81.2.64.0', 19, 19]] as const) {
-    const theirs = dnsPacket.encode({
-      type: 'response',
-      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 8, ip, sourcePrefixLength: source, scopePrefixLength: scope }] } as any]
-    })
-    const fromTheirs = dnsPacket.decode(theirs).additionals?.[0] as any
-    const theirData = fromTheirs.options[0].data as Buffer
+    const opt: OptAnswer = {
+      type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false,
+      options: [{ code: 8, ip, sourcePrefixLength: source, scopePrefixLength: scope }]
+    }
+    const theirs = dnsPacket.encode({ type: 'response', additionals: [opt] })
+    const fromTheirs = dnsPacket.decode(theirs).additionals?.[0]
+    const theirData = fromTheirs?.type === 'OPT' ? fromTheirs.options[0]?.data : undefined
+    if (theirData === undefined) throw new Error(`dns-packet wrote no option data for ${ip}/${source}`)
     // What they wrote parses as a query option once the scope is cleared, and re-encodes the same.
     const asQuery = Uint8Array.from(theirData)
     asQuery[3] = 0

@@ -197,7 +197,7 @@ t.test('the cache is per client network and counted', async (t) => {
   geo.locate(ip('10.0.0.2'))
   t.same([geo.lookups, geo.cacheHits], [9, 4], 'non-public answers are cached too')
 
-  // cacheSize 1 still gets one set of eight slots (see core/network-cache.ts): nine networks
+  // cacheSize 1 still gets one set of eight slots (see src/network-cache.ts): nine networks
   // push the least recently used one out.
   const tiny = new GeoIp([f.city as string], INSTANCE, 1)
   for (let i = 0; i < 9; i++) tiny.locate(ip(`81.2.${60 + i}.1`))

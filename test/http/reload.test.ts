@@ -56,13 +56,18 @@ t.test('reloads under load: no failed request, the right table in force', async 
     const report = JSON.parse((await get(port, '/api/v1/mirrors')).body) as { mirrors: Array<{ id: string }> }
     return report.mirrors.map((m) => m.id).sort()
   }
-  const until = async (cond: () => Promise<boolean>): Promise<void> => {
-    for (let i = 0; i < 200 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 25))
+  /** Polls `cond` every 25 ms; fails the test after 5 s. */
+  const until = async (what: string, cond: () => boolean | Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < 200; i++) {
+      if (await cond()) return
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    throw new Error(`gave up waiting for ${what}`)
   }
 
   // 1. A valid table arrives on disk: picked up by the file watch.
   writeTable(file, JSON.stringify({ mirrors: [mirror('new-a'), mirror('new-b'), mirror('new-c')] }))
-  await until(async () => (await mirrorsNow()).includes('new-a'))
+  await until('the new table from disk', async () => (await mirrorsNow()).includes('new-a'))
   t.same(await mirrorsNow(), ['new-a', 'new-b', 'new-c'], 'file change reloaded the table')
 
   // 2. An invalid table arrives: rejected, the previous one stays.
@@ -79,7 +84,7 @@ t.test('reloads under load: no failed request, the right table in force', async 
   const ok = await fetch(`http://127.0.0.1:${port}/api/v1/admin/reload`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } })
   t.equal(ok.status, 200)
   t.same(await mirrorsNow(), ['final'])
-  await new Promise((r) => setTimeout(r, 100))
+  await until('the load served from the last table', () => seen.has('final'))
 
   running = false
   await Promise.all(workers)

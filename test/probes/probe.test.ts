@@ -1,9 +1,9 @@
 // src/probes/probe.ts: one canary GET against loopback servers, each way a mirror can fail
 // mapped to its ProbeFailure.
 
-import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http'
-import { createServer as createTlsServer } from 'node:https'
-import type { AddressInfo, Server } from 'node:net'
+import { createServer, type IncomingHttpHeaders, type RequestListener, type Server as HttpServer } from 'node:http'
+import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { classify, MAX_BODY, probe, USER_AGENT } from '../../src/probes/probe.js'
 import { startFakeMirror, type FakeMirror } from '../helpers/fake-mirror.js'
@@ -43,11 +43,11 @@ const canary = (): string => `${fake.base}last-updated`
 
 /** A one-off loopback server for behaviour the fake mirror does not have. */
 async function serve (t: Test, handler: RequestListener, tls = false): Promise<string> {
-  const server: Server = tls ? createTlsServer({ key: TLS_KEY, cert: TLS_CERT }, handler) : createServer(handler)
+  const server: HttpServer | HttpsServer = tls ? createTlsServer({ key: TLS_KEY, cert: TLS_CERT }, handler) : createServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => {
     server.close(() => resolve())
-    ;(server as unknown as { closeAllConnections(): void }).closeAllConnections()
+    server.closeAllConnections()
   }))
   return `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`
 }

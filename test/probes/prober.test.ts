@@ -99,7 +99,7 @@ t.test('start: every enabled mirror once per scheme, and the master; firstRound 
   prober.start() // only the first call counts
   await prober.firstRound
   t.same(results.map((s) => `${s.target.id} ${s.target.scheme}`).sort(), ['a http', 'b http', 'b https', 'null http'])
-  t.same(results.find((s) => s.target.id === 'a')?.target, { id: 'a', scheme: 'http', url: `${fakes.a!.base}last-updated`, intervalMs: 60_000 })
+  t.same(results.find((s) => s.target.id === 'a')?.target, { kind: 'mirror', id: 'a', scheme: 'http', url: `${fakes.a!.base}last-updated`, intervalMs: 60_000 })
   t.equal(fakes.off!.requests.length, 0, 'a disabled mirror is not probed')
   t.equal(fakes.a!.requests.length, 1)
   t.equal(fakes.master!.requests.length, 1)
@@ -219,13 +219,11 @@ t.test('at most `concurrency` probes in flight', async (t) => {
 })
 
 t.test('backoff: a down mirror is probed less often than an up one', async (t) => {
-  const { fakes, fleet, prober } = await rig(t, ['up', 'bad'], { config: { intervalMs: 20 } })
+  const { fakes, fleet, prober, until, of } = await rig(t, ['up', 'bad'], { config: { intervalMs: 20 } })
   fakes.bad!.mode = 'status-500'
   prober.start()
   await prober.firstRound
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => { if (fakes.up!.requests.length >= 24) { clearInterval(poll); resolve() } }, 5)
-  })
+  await until('24 probes of the up mirror', () => of('up').length >= 24)
   const up = fakes.up!.requests.length
   const bad = fakes.bad!.requests.length
   t.equal(fleet.health('bad', 'http').state, 'down')
@@ -357,10 +355,15 @@ t.test('probeNow before start probes without scheduling', async (t) => {
 
 t.test('a throwing onResult hook does not stop the probing', async (t) => {
   let calls = 0
-  const { prober, until } = await rig(t, ['a'], { config: { intervalMs: 20 }, onResult: () => { calls++; throw new Error('observer bug') } })
+  const { fleet, prober, until, of } = await rig(t, ['a'], { config: { intervalMs: 20 }, onResult: () => { calls++; throw new Error('observer bug') } })
   prober.start()
   await until('several results', () => calls >= 3)
-  t.pass('kept probing')
+  // Each result came from its own timed probe, each recorded in the fleet although the hook
+  // threw after every one of them; and the next probe is still scheduled.
+  const seen = of('a')
+  t.same(seen.map((s) => s.health.lastCheck), seen.map((s) => s.result.at), `each of ${seen.length} results recorded in the fleet`)
+  t.equal(fleet.health('a', 'http'), seen.at(-1)?.health, 'the fleet holds the latest result')
+  await until('a result after the last throw', () => of('a').length > seen.length) // fails the test if none comes
 })
 
 t.test('stop: clears every timer, waits for probes in flight, is idempotent', async (t) => {

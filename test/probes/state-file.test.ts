@@ -11,7 +11,7 @@ import { readProbeState, STATE_MAX_AGE_MS, StateSaver, writeProbeState } from '.
 const NOW = Date.UTC(2026, 11, 6, 12, 0, 0)
 const up: Health = { ...UNKNOWN, state: 'up', passes: 3, latencyMs: 12.5, lastCheck: NOW, lastSuccess: NOW, syncTime: NOW - 60_000 }
 const down: Health = { ...UNKNOWN, state: 'down', failures: 4, lastCheck: NOW, lastError: { reason: 'connect', message: 'ECONNREFUSED', at: NOW } }
-const STATE: FleetState = { health: [['http a', up], ['https b', down]], master: up, drains: [], known: true }
+const STATE: FleetState = { health: [['http a', up], ['https b', down]], master: up, endpoints: [['fra-1', up]], drains: [], known: true }
 
 t.test('round trip', async (t) => {
   const file = join(t.testdir(), 'state.json')
@@ -47,6 +47,8 @@ t.test('refused with a reason: missing, not JSON, foreign, a bad entry, too old,
   t.match(await reason(), /not a health record/)
   await writeProbeState(file, { ...STATE, health: [['http a', { ...up, passes: -1 }]] }, NOW)
   t.match(await reason(), /not a health record/)
+  await writeProbeState(file, { ...STATE, endpoints: [['fra-1', { ...up, failures: 0.5 }]] }, NOW)
+  t.match(await reason(), /not a health record/, 'endpoint records are checked too')
   await writeProbeState(file, STATE, NOW - STATE_MAX_AGE_MS - 1)
   t.match(await reason(), /more than 15 min ago/)
   await writeProbeState(file, STATE, NOW + 3_600_000)
@@ -71,4 +73,15 @@ t.test('the saver: writes after changes, once for a burst, and at once on flush;
   const broken = new StateSaver(join(dir, 'missing-folder', 'state.json'), () => STATE, (err) => errors.push(err))
   await broken.flush()
   t.equal(errors.length, 1, 'a folder that does not exist is reported')
+})
+
+t.test('a file from before endpoints were kept restores with none', async (t) => {
+  const file = join(t.testdir(), 'state.json')
+  await writeProbeState(file, STATE, NOW)
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  delete doc.endpoints
+  writeFileSync(file, JSON.stringify(doc))
+  const read = await readProbeState(file, NOW)
+  t.ok(read.ok)
+  if (read.ok) t.same(read.state.endpoints, [])
 })

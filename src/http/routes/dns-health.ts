@@ -9,6 +9,7 @@
 
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Endpoint } from '../../dns/endpoints.js'
+import { ERRORS, type ErrorCode } from '../../errors.js'
 import { errorBody } from '../reply.js'
 
 export interface DnsHealthDeps {
@@ -18,13 +19,12 @@ export interface DnsHealthDeps {
 const MAX_REASON = 200
 
 /**
- * The reason as the public may see it. A drain's reason is typed by an operator
- * ("drained until <date>: <text>"), so only the part before the text is kept.
+ * The reason as the public may see it: bounded in length. Endpoint reasons never carry an
+ * operator's note (a drain's verdict says only "drained until <date>"), so nothing is cut out.
  */
 export function publicReason (reason: string | null): string {
   if (reason === null) return 'unhealthy'
-  const r = reason.startsWith('drained') && reason.includes(': ') ? reason.slice(0, reason.indexOf(': ')) : reason
-  return r.length > MAX_REASON ? `${r.slice(0, MAX_REASON - 1)}…` : r
+  return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason
 }
 
 function health (reply: FastifyReply, e: Endpoint): object {
@@ -35,7 +35,6 @@ function health (reply: FastifyReply, e: Endpoint): object {
 
 export function registerDnsHealth (fastify: FastifyInstance, deps: DnsHealthDeps): void {
   const { directory } = deps
-  const json = 'application/json; charset=utf-8'
 
   fastify.get('/api/v1/dns/endpoints', async (request, reply) => {
     reply.header('Cache-Control', 'no-store')
@@ -49,7 +48,7 @@ export function registerDnsHealth (fastify: FastifyInstance, deps: DnsHealthDeps
   fastify.get<{ Params: { id: string } }>('/api/v1/dns/health/:id', async (request, reply) => {
     reply.header('Cache-Control', 'no-store')
     const e = directory.get(request.params.id)
-    if (e === undefined) return reply.code(404).type(json).send(unknownEndpoint(request.params.id))
+    if (e === undefined) return unknownEndpoint(reply, request.params.id)
     return health(reply, e)
   })
 
@@ -57,13 +56,17 @@ export function registerDnsHealth (fastify: FastifyInstance, deps: DnsHealthDeps
     reply.header('Cache-Control', 'no-store')
     const { id, address } = request.params
     const e = directory.get(id)
-    if (e === undefined) return reply.code(404).type(json).send(unknownEndpoint(id))
+    if (e === undefined) return unknownEndpoint(reply, id)
     if (!e.ipv4.includes(address) && !e.ipv6.includes(address)) {
-      return reply.code(404).type(json).send(errorBody('MG_ERR_NOT_FOUND', `Endpoint ${e.id} has no address ${address.slice(0, 64)}`))
+      return replyError(reply, 'MG_ERR_NOT_FOUND', `Endpoint ${e.id} has no address ${address.slice(0, 64)}`)
     }
     return health(reply, e)
   })
 }
 
-const unknownEndpoint = (id: string): string =>
-  errorBody('MG_ERR_UNKNOWN_MIRROR', `No DNS endpoint with id ${JSON.stringify(id.slice(0, 64))}`)
+/** A catalogue error: its status and the common body, with a message naming what was not found. */
+const replyError = (reply: FastifyReply, code: ErrorCode, message: string): FastifyReply =>
+  reply.code(ERRORS[code].status).type('application/json; charset=utf-8').send(errorBody(code, message))
+
+const unknownEndpoint = (reply: FastifyReply, id: string): FastifyReply =>
+  replyError(reply, 'MG_ERR_UNKNOWN_MIRROR', `No DNS endpoint with id ${JSON.stringify(id.slice(0, 64))}`)

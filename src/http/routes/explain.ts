@@ -9,13 +9,15 @@ import { MgError } from '../../errors.js'
 import type { GeoIp } from '../../geoip/reader.js'
 import type { PinnedRegion, Redirector } from '../../redirector.js'
 import { regionPlace } from '../../core/regions.js'
+import { baseOf } from '../../core/selection.js'
 import type { PathClassifier } from '../../core/freshness.js'
 import type { TrustedProxies } from '../client-address.js'
 
 export const ATTRIBUTION = 'IP geolocation by DB-IP (https://db-ip.com), licensed CC BY 4.0, when the embedded database is used'
 
 interface ExplainDeps {
-  readonly config: Config
+  /** Only what explain reads: the prefixes it parses paths against, this instance, the fallback. */
+  readonly config: Pick<Config, 'prefixes' | 'instance' | 'fallback'>
   readonly redirector: Redirector
   readonly geoip: GeoIp
   readonly proxies: TrustedProxies
@@ -83,7 +85,7 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
       // fresh, behind (no mirror within the bound: the freshest serve), unprobed, or down (a last resort).
       standing: selection.standing,
       choice: first !== undefined
-        ? { mirror: first.mirror.id, location: first.base + suffix, reason: selection.groupReason }
+        ? { mirror: first.site.id, location: baseOf(first, client) + suffix, reason: selection.groupReason }
         : config.fallback !== null
           ? {
               mirror: null,
@@ -93,21 +95,21 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
           : { mirror: null, location: null, reason: 'no eligible mirror and no fallback: 503' },
       ranked: selection.ranked.map((r, i) => ({
         rank: i + 1,
-        id: r.mirror.id,
-        name: r.mirror.name,
-        tier: r.mirror.tier,
-        country: r.mirror.country,
+        id: r.site.id,
+        name: r.site.name,
+        tier: r.site.tier,
+        country: r.site.country,
         distanceKm: round(r.distanceKm),
-        weight: r.mirror.weight,
+        weight: r.site.weight,
         inGroup: r.inGroup,
         sameCountry: r.sameCountry,
         sameAsn: r.sameAsn,
-        url: r.base + suffix,
+        url: baseOf(r, client) + suffix,
         reason: r.inGroup
           ? `in the chosen group; weighted rendezvous score ${r.score.toFixed(4)} for ${client.network}`
           : `alternative: ${r.sameCountry ? 'same country, ' : ''}${Math.round(r.distanceKm)} km away`
       })),
-      excluded: selection.excluded.map((e) => ({ id: e.mirror.id, name: e.mirror.name, code: e.code, reason: e.reason })),
+      excluded: selection.excluded.map((e) => ({ id: e.site.id, name: e.site.name, code: e.code, reason: e.reason })),
       databases: deps.geoip.databases.map((d) => ({ type: d.type, ipVersion: d.ipVersion, builtAt: d.builtAt })),
       attribution: ATTRIBUTION
     }

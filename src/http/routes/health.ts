@@ -3,9 +3,15 @@
 import type { FastifyInstance } from 'fastify'
 import type { Fleet } from '../../fleet.js'
 import type { Metrics } from '../../metrics.js'
-import type { App } from '../app.js'
+/** What these routes read of the app (structurally the App of app.ts, which imports this file). */
+export interface Lifecycle {
+  /** False until start-up completes and again once shutdown begins. */
+  readonly ready: boolean
+  /** Where /metrics comes from. */
+  metricsSource (): Promise<string>
+}
 
-export function registerHealth (fastify: FastifyInstance, app: App, metrics: Metrics, fleet: Pick<Fleet, 'known'>): void {
+export function registerHealth (fastify: FastifyInstance, app: Lifecycle, metrics: Metrics, fleet: Pick<Fleet, 'known'>): void {
   fastify.get('/healthz', async (request, reply) => {
     reply.header('Cache-Control', 'no-store')
     return { status: 'ok' }

@@ -8,7 +8,12 @@ import type { Config } from '../../config/schema.js'
 import type { Fleet, MirrorStatus } from '../../fleet.js'
 import type { TrafficShare } from '../../traffic.js'
 
-export interface MirrorsDeps { readonly config: Config, readonly fleet: Fleet, readonly traffic: TrafficShare }
+export interface MirrorsDeps {
+  /** Only what the reports read: this instance and the master's URL. */
+  readonly config: { readonly instance: Config['instance'], readonly probes: Pick<Config['probes'], 'master'> }
+  readonly fleet: Fleet
+  readonly traffic: TrafficShare
+}
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
 
