@@ -7,7 +7,7 @@
 import { lagMs, maxLagFor, type FreshnessPolicy, type PathClass } from './freshness.js'
 import { UNKNOWN, type Health } from './health.js'
 import type { Gate, Verdict } from './selection.js'
-import { baseFor } from './table.js'
+import { baseFor, schemeOf } from './table.js'
 import type { Mirror, MirrorTable, Scheme } from './types.js'
 
 export interface Drain {
@@ -120,7 +120,7 @@ export function buildSnapshot (inputs: LiveInputs, policy: LivePolicy, previous:
       for (const cls of CLASSES) {
         // The health that counts is that of the base this client would be sent to.
         const base = baseFor(m, scheme)
-        const v = base === null ? null : verdict(drain, healthOf(m.id, probedScheme(base)), lag, cls, policy, failOpen)
+        const v = base === null ? null : verdict(drain, healthOf(m.id, schemeOf(base)), lag, cls, policy, failOpen)
         serving[scheme][cls] = v
         // A lag changes only when a mirror or the master syncs; 'behind' groups depend on it.
         if (v !== null) selectionKey += `${scheme}/${cls}/${m.id}/${v.code}${v.lagMs ?? ''}|`
@@ -152,10 +152,6 @@ export function buildSnapshot (inputs: LiveInputs, policy: LivePolicy, previous:
     health: healthOf,
     endpointHealth: (id: string) => inputs.endpoints.get(id) ?? UNKNOWN
   })
-}
-
-function probedScheme (base: string): Scheme {
-  return base.startsWith('https:') ? 'https' : 'http'
 }
 
 function verdict (drain: Drain | null, h: Health, lag: number | null, cls: PathClass, policy: LivePolicy, failOpen: boolean): Verdict | null {

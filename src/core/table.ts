@@ -69,6 +69,11 @@ export function buildTable (specs: readonly MirrorSpec[]): MirrorTable {
   return Object.freeze({ version: fnv1a32(JSON.stringify(specs)), mirrors, byId })
 }
 
+/** The scheme of a URL (http unless it says https). */
+export function schemeOf (url: string): Scheme {
+  return url.startsWith('https:') ? 'https' : 'http'
+}
+
 /** The URL base a client of this scheme is sent to: the same scheme, or https for http when that is all there is. */
 export function baseFor (mirror: Mirror, scheme: Scheme): string | null {
   return scheme === 'http' ? (mirror.http ?? mirror.https) : mirror.https

@@ -6,6 +6,7 @@
 
 import type { ProbeConfig } from '../config/schema.js'
 import type { Health, ProbeResult } from '../core/health.js'
+import { schemeOf } from '../core/table.js'
 import type { Mirror, MirrorTable, Scheme } from '../core/types.js'
 import type { Fleet } from '../fleet.js'
 import { probe, type Expect } from './probe.js'
@@ -39,8 +40,6 @@ function keyOf (t: ProbeTarget): string {
   return `${t.kind} ${t.id ?? ''} ${t.scheme} ${t.url} ${t.intervalMs}`
 }
 
-const schemeOf = (url: string): Scheme => url.startsWith('https:') ? 'https' : 'http'
-
 /** The targets of one mirror (or the master, id null): one per base URL it offers. */
 export function targetsFor (id: string | null, bases: ReadonlyArray<string | null>, canary: string, intervalMs: number): ProbeTarget[] {
   const kind = id === null ? 'master' : 'mirror'
@@ -64,8 +63,11 @@ export function intervalFor (mirror: Mirror, config: ProbeConfig): number {
  * disabled), and the endpoints' health URLs (checked either way, as DNS depends on them).
  */
 export function targetsOf (table: MirrorTable, config: ProbeConfig, endpoints: readonly EndpointTarget[] = []): Map<string, ProbeTarget> {
-  const all = config.enabled ? table.mirrors.filter((m) => m.enabled).flatMap((m) => targetsFor(m.id, [m.http, m.https], config.canary, intervalFor(m, config))) : []
-  if (config.enabled) all.push(...targetsFor(null, [config.master], config.canary, config.t1IntervalMs))
+  const all: ProbeTarget[] = []
+  if (config.enabled) {
+    for (const m of table.mirrors) if (m.enabled) all.push(...targetsFor(m.id, [m.http, m.https], config.canary, intervalFor(m, config)))
+    all.push(...targetsFor(null, [config.master], config.canary, config.t1IntervalMs))
+  }
   all.push(...endpointTargets(endpoints, config))
   return new Map(all.map((t) => [keyOf(t), t]))
 }
