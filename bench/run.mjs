@@ -14,7 +14,7 @@
 // start-up time (lib/startup.mjs) and the selection micro-benchmark (bench/core/).
 // Results: a table on stdout, bench/results/latest.{json,md} and a timestamped copy.
 
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { dirname, join, relative } from 'node:path'
@@ -23,17 +23,17 @@ import { parseArgs } from 'node:util'
 import { runAutocannon } from './http/autocannon.mjs'
 import { runWrk } from './http/wrk.mjs'
 import {
-  children, cpuBusy, cpuSeconds, cpuTimes, freePort, hasTaskset, listenDrops, passiveOpens, peakRss, resetPeakRss,
-  runToEnd, stopProcess, waitForQuiet, which
+  cpuBusy, cpuSeconds, cpuTimes, enterPrivateNetns, freePort, hasTaskset, listenDrops, passiveOpens, peakRss, resetPeakRss,
+  runToEnd, stopChildrenOnSignal, stopProcess, waitForQuiet, which
 } from './lib/proc.mjs'
 import { fmt, fmtBytes, median, sum, table } from './lib/stats.mjs'
 import { buildRef, buildWorkingTree } from './lib/build.mjs'
-import { bareTarget, mirrorgateTarget, nginxTarget, nginxUnavailable } from './lib/targets.mjs'
+import { bareTarget, cacheMissPercent, mirrorgateTarget, nginxTarget, nginxUnavailable, scrapeMirrorgate } from './lib/targets.mjs'
 import { mirrorBases, verifyTarget } from './lib/verify.mjs'
 import { measureStartup } from './lib/startup.mjs'
 import { measureCluster } from './lib/cluster.mjs'
 import { measureHalfLoad } from './lib/halfload.mjs'
-import { buildWorkload, writeWorkloadFile } from './lib/workload.mjs'
+import { buildWorkload, WORKLOAD_SEED, writeWorkloadFile } from './lib/workload.mjs'
 
 const benchDir = dirname(fileURLToPath(import.meta.url))
 const root = dirname(benchDir)
@@ -47,7 +47,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --ac-seconds S       autocannon seconds per measurement (default 4; 0 skips autocannon)
   --connections N      concurrent connections (default 64)
   --addresses N        distinct client addresses in the workload (default 100000)
-  --seed N             workload seed (default 662302)
+  --seed N             workload seed (default ${WORKLOAD_SEED})
   --targets LIST       comma-separated from bare,mirrorgate,nginx (default all available)
   --modes LIST         comma-separated from keepalive,close (default both)
   --config FILE        run mirrorgate with this YAML config
@@ -78,7 +78,7 @@ const { values: opt } = parseArgs({
     'ac-seconds': { type: 'string' },
     connections: { type: 'string', default: '64' },
     addresses: { type: 'string', default: '100000' },
-    seed: { type: 'string', default: '662302' },
+    seed: { type: 'string', default: String(WORKLOAD_SEED) },
     targets: { type: 'string' },
     modes: { type: 'string', default: 'keepalive,close' },
     config: { type: 'string' },
@@ -102,25 +102,9 @@ if (opt.help) {
   process.exit(0)
 }
 
-// A private network namespace (loopback only) keeps the kernel's TCP counters, which tell
-// how many connections a run opened, free of other processes' connections (a test suite
-// running alongside), and keeps ports from colliding. Everything below runs inside it.
-const NETNS_ENV = 'MIRRORGATE_BENCH_NETNS'
-let netnsNote = null
-if (process.env[NETNS_ENV] === undefined && !opt['no-netns']) {
-  const can = which('unshare') !== null && which('ip') !== null &&
-    spawnSync('unshare', ['--net', '--', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore' }).status === 0
-  if (can) {
-    const inner = spawn('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...process.argv.slice(1)],
-      { stdio: 'inherit', env: { ...process.env, [NETNS_ENV]: '1' } })
-    for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => inner.kill(sig))
-    inner.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
-    await new Promise(() => {}) // the inner run decides the exit code
-  }
-  netnsNote = 'no private network namespace (unshare/ip unavailable or not permitted): connection counts include other processes\' connections'
-} else if (opt['no-netns']) {
-  netnsNote = 'ran in the shared network namespace (--no-netns): connection counts include other processes\' connections'
-}
+// A private network namespace (loopback only): everything below runs inside it.
+const netns = await enterPrivateNetns({ disabled: opt['no-netns'] })
+const netnsNote = netns.note
 
 const quick = opt.quick
 const cfg = {
@@ -153,13 +137,7 @@ const log = (...a) => console.log(...a)
 const startedAt = new Date()
 
 // Interrupted: stop the servers and load generators we started, then leave.
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    console.error(`\nbench: ${sig}: stopping ${children.size} child process(es)`)
-    for (const c of children) c.kill('SIGKILL')
-    process.exit(130)
-  })
-}
+stopChildrenOnSignal('bench')
 
 // ---- preflight --------------------------------------------------------------------------
 
@@ -217,33 +195,13 @@ const bases = await mirrorBases(appRoot)
 log(`\nmirrorgate benchmark (${quick ? 'quick' : 'full'}): ${cfg.rounds} round(s), wrk ${cfg.seconds}s` +
   (cfg.acSeconds > 0 ? `, autocannon ${cfg.acSeconds}s` : '') + ` per measurement, ${cfg.connections} connections`)
 log(`  node ${process.version}, ${env.cpu} x${ncpu}, ${env.wrk}${env.nginx ? `, ${env.nginx}` : ''}, mirrorgate ${env.commit}${env.dirty ? ' (uncommitted changes)' : ''}`)
-log(`  network: ${process.env[NETNS_ENV] !== undefined ? 'private namespace, loopback only' : 'shared namespace'}`)
+log(`  network: ${netns.private ? 'private namespace, loopback only' : 'shared namespace'}`)
 log(`  pinning: ${cfg.pin ? `server on CPU ${cfg.serverCpu}, load generator on CPU ${cfg.loadCpu}` : 'off'}`)
 log(`  workload: ${workloadStats.distinctAddresses} distinct addresses (${workloadStats.ipv6Percent}% IPv6) in ${workloadStats.distinctNetworks} networks; ` +
   `${workloadStats.apkPercent}% .apk, ${workloadStats.apkindexPercent}% APKINDEX, ${workloadStats.releasePercent}% releases; ${workloadStats.distinctPaths} distinct paths`)
 for (const n of notes) log(`  note: ${n}`)
 
 // ---- measurement ------------------------------------------------------------------------
-
-/** Reads a few counters from mirrorgate's /metrics (null when unavailable). */
-async function scrapeMirrorgate (url) {
-  try {
-    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
-    const text = await res.text()
-    const total = (re) => {
-      let s = 0
-      let found = false
-      for (const m of text.matchAll(re)) { s += Number(m[1]); found = true }
-      return found ? s : null
-    }
-    return {
-      selections: total(/^mirrorgate_selection_seconds_count(?:\{[^}]*\})? (\S+)$/gm),
-      redirects: total(/^mirrorgate_http_requests_total\{[^}]*route="redirect"[^}]*\} (\S+)$/gm)
-    }
-  } catch {
-    return null
-  }
-}
 
 /** One load run against a started target, with CPU sampling of both sides. */
 const serverCpuLabel = `cpu${cfg.serverCpu}`
@@ -298,9 +256,7 @@ async function measure ({ target, proc, url, mode, tool, once = false }) {
     loadCpu = cap(Math.round(((b.load - a.load) / secs) * 1000) / 10)
     cores = cpuBusy(a.cores, b.cores)
   }
-  const miss = metrics0?.selections != null && metrics1?.selections != null && metrics1.redirects > metrics0.redirects
-    ? Math.round(((metrics1.selections - metrics0.selections) / (metrics1.redirects - metrics0.redirects)) * 1000) / 10
-    : null
+  const miss = cacheMissPercent(metrics0, metrics1)
   return {
     target: target.name,
     mode: once ? 'cold' : mode,

@@ -189,6 +189,41 @@ export function runToEnd (command, args, { timeoutMs, env, onStdout, onSpawn } =
 }
 
 /**
+ * Runs the rest of this script inside a private network namespace with only loopback
+ * (`unshare --net`), so that the kernel's TCP counters, which tell how many connections a run
+ * opened, see only the benchmark's own connections (not a test suite's running alongside), and
+ * ports cannot collide. The first call re-runs the script in the namespace and never returns
+ * (the inner run's exit code becomes this process's); inside it, or when that is off or not
+ * possible, it returns { private, note }: note says what that means for the report, or is null.
+ */
+export async function enterPrivateNetns ({ disabled = false } = {}) {
+  const ENV = 'MIRRORGATE_BENCH_NETNS'
+  if (process.env[ENV] !== undefined) return { private: true, note: null }
+  if (disabled) return { private: false, note: 'ran in the shared network namespace (--no-netns): connection counts include other processes\' connections' }
+  const can = which('unshare') !== null && which('ip') !== null &&
+    spawnSync('unshare', ['--net', '--', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore' }).status === 0
+  if (can) {
+    const inner = spawn('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...process.argv.slice(1)],
+      { stdio: 'inherit', env: { ...process.env, [ENV]: '1' } })
+    for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => inner.kill(sig))
+    inner.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+    await new Promise(() => {}) // the inner run decides the exit code
+  }
+  return { private: false, note: 'no private network namespace (unshare/ip unavailable or not permitted): connection counts include other processes\' connections' }
+}
+
+/** On SIGINT or SIGTERM: kill every child process started here (servers, load generators) and exit. */
+export function stopChildrenOnSignal (prefix) {
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      console.error(`\n${prefix}: ${sig}: stopping ${children.size} child process(es)`)
+      for (const c of children) c.kill('SIGKILL')
+      process.exit(130)
+    })
+  }
+}
+
+/**
  * Waits (bounded) until every CPU is below `busyPercent` over a 1 s window, so that a run does
  * not start while other work (a test suite, a build) holds the CPUs.
  * @returns {{ waitedMs: number, busy: object, quiet: boolean }}

@@ -70,6 +70,33 @@ export function mirrorgateTarget ({ root, config, workers, nodeArgs = [] }) {
   }
 }
 
+/** Reads a few counters from mirrorgate's /metrics (null when unavailable). */
+export async function scrapeMirrorgate (url) {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
+    const text = await res.text()
+    const total = (re) => {
+      let s = 0
+      let found = false
+      for (const m of text.matchAll(re)) { s += Number(m[1]); found = true }
+      return found ? s : null
+    }
+    return {
+      selections: total(/^mirrorgate_selection_seconds_count(?:\{[^}]*\})? (\S+)$/gm),
+      redirects: total(/^mirrorgate_http_requests_total\{[^}]*route="redirect"[^}]*\} (\S+)$/gm)
+    }
+  } catch {
+    return null
+  }
+}
+
+/** Selections computed per redirect between two scrapes, in % (100 - the cache hit rate), or null. */
+export function cacheMissPercent (m0, m1) {
+  return m0?.selections != null && m1?.selections != null && m1.redirects > m0.redirects
+    ? Math.round(((m1.selections - m0.selections) / (m1.redirects - m0.redirects)) * 1000) / 10
+    : null
+}
+
 /**
  * The defaults, but ready without waiting for the first probe round. Probes run as in
  * production, yet this machine cannot reach the real mirrors, so /readyz would wait out

@@ -11,6 +11,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 
+/** The workload seed run.mjs and paired.mjs use unless told otherwise. */
+export const WORKLOAD_SEED = 662302
+
 /** mulberry32: a small, fast, seedable 32-bit PRNG. Returns floats in [0, 1). */
 export function prng (seed) {
   let a = seed >>> 0

@@ -1,0 +1,284 @@
+#!/usr/bin/env node
+// Paired A/B comparison of two builds of mirrorgate in one sitting: what a change is worth.
+//
+//   node bench/paired.mjs --a 8736a5d           A: that commit, B: the working tree (about 2.5 minutes)
+//   node bench/paired.mjs --a HEAD --b HEAD     an A/A run: the noise floor of the method
+//   node bench/paired.mjs --a HEAD --quick      smoke test: 2 rounds of 1 s
+//   node bench/paired.mjs --help                every option
+//
+// What it measures: B's req/s and p99 latency over A's, with keep-alive connections and with a
+// new connection per request, on run.mjs's workload (100,000 client addresses in
+// X-Forwarded-For, the apk path mix, wrk with http/apk-mix.lua, 64 connections).
+//
+// Why paired: on a shared host the same build's rate moves by a third between full runs
+// minutes apart (BASELINE.md), more than most changes are worth, so builds measured in
+// separate sittings cannot be compared. Here both builds run at the same time, as two processes
+// pinned to the same server CPU, each warmed by passes over the workload until its caches hold
+// it; short wrk runs, pinned to the other CPU, then alternate between them (A first in odd
+// rounds, B first in even ones), the two runs of a pair sending the same requests. Each round
+// gives B/A from two runs seconds apart, so the host's drift mostly cancels out of it, and the
+// median over the rounds discards the rounds a burst of other work hit. Results: a table on
+// stdout and bench/results/paired-<time>.json.
+
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { runWrk } from './http/wrk.mjs'
+import { buildRef, buildWorkingTree } from './lib/build.mjs'
+import {
+  cpuBusy, cpuSeconds, cpuTimes, enterPrivateNetns, freePort, hasTaskset, passiveOpens, stopChildrenOnSignal, stopProcess, waitForQuiet, which
+} from './lib/proc.mjs'
+import { fmt, median, table } from './lib/stats.mjs'
+import { cacheMissPercent, mirrorgateTarget, scrapeMirrorgate } from './lib/targets.mjs'
+import { mirrorBases, verifyTarget } from './lib/verify.mjs'
+import { buildWorkload, WORKLOAD_SEED, writeWorkloadFile } from './lib/workload.mjs'
+
+const benchDir = dirname(fileURLToPath(import.meta.url))
+const root = dirname(benchDir)
+const resultsDir = join(benchDir, 'results')
+const SERVER_CPU = 0
+const LOAD_CPU = 1
+/** A run is flagged when other processes (the idle partner included) used more of the server CPU. */
+const DISTURBED_PERCENT = 10
+/** Warm-up passes go on (up to MAX_WARM_PASSES) until one misses the caches less often; runs that miss more are flagged. */
+const WARM_MISS_PERCENT = 5
+const MAX_WARM_PASSES = 6
+
+const USAGE = `usage: node bench/paired.mjs --a REF [options]
+  --a REF|worktree     build A, the baseline (required): a git ref, exported and built under
+                       bench/results/ref-<sha>/ as run.mjs --ref does, or the working tree
+  --b REF|worktree     build B, the candidate (default: the working tree, copied to
+                       bench/results/tree/ and built there as run.mjs does)
+  --rounds N           rounds; each runs both builds once per mode (default 8)
+  --seconds S          wrk seconds per run (default 3)
+  --modes LIST         comma-separated from keepalive,close (default both)
+  --connections N      wrk connections (default 64)
+  --quick              smoke test: 2 rounds of 1 s runs
+  --no-netns           stay in the current network namespace`
+
+const { values: opt } = parseArgs({
+  options: {
+    a: { type: 'string' },
+    b: { type: 'string', default: 'worktree' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    modes: { type: 'string', default: 'keepalive,close' },
+    connections: { type: 'string', default: '64' },
+    quick: { type: 'boolean', default: false },
+    'no-netns': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false }
+  }
+})
+if (opt.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+function fail (message) {
+  console.error(`paired: ${message}`)
+  process.exit(1)
+}
+if (opt.a === undefined) fail(`--a is required (the baseline build)\n${USAGE}`)
+
+const netns = await enterPrivateNetns({ disabled: opt['no-netns'] })
+stopChildrenOnSignal('paired')
+
+const cfg = {
+  a: opt.a,
+  b: opt.b,
+  rounds: Number(opt.rounds ?? (opt.quick ? 2 : 8)),
+  seconds: Number(opt.seconds ?? (opt.quick ? 1 : 3)),
+  modes: opt.modes.split(',').map((m) => m.trim()).filter(Boolean),
+  connections: Number(opt.connections),
+  pin: hasTaskset
+}
+for (const m of cfg.modes) if (m !== 'keepalive' && m !== 'close') fail(`unknown mode ${m}`)
+for (const k of ['rounds', 'seconds', 'connections']) if (!(cfg[k] >= 1)) fail(`--${k} must be a positive number`)
+if (which('wrk') === null) fail('wrk is not installed: apt-get install wrk')
+if (cpus().length < 2) fail('needs two CPUs: one for the servers, one for wrk')
+
+const log = (...a) => console.log(...a)
+const startedAt = new Date()
+const notes = []
+if (netns.note !== null) notes.push(netns.note)
+if (!cfg.pin) notes.push('taskset not found: servers and wrk are not pinned')
+const load1 = loadavg()[0] // our own previous run counts in it too: busy CPUs are checked before the start
+
+// ---- the two builds ----------------------------------------------------------------------
+
+const git = (args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout?.trim() ?? ''
+function build (spec) {
+  if (spec === 'worktree') {
+    const b = buildWorkingTree(root, resultsDir)
+    const dirty = git(['status', '--porcelain', '--', 'src', 'data', 'package.json', 'tsconfig.json']) !== ''
+    return { spec, dir: b.dir, sha: null, sourceHash: b.hash, label: `working tree on ${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ' with uncommitted changes' : ''}` }
+  }
+  const b = buildRef(root, spec, resultsDir)
+  return { spec, dir: b.dir, sha: b.sha, label: `${spec} (${b.sha.slice(0, 12)})` }
+}
+const sides = []
+try {
+  for (const [key, spec] of [['A', cfg.a], ['B', cfg.b]]) {
+    log(`building ${key}: ${spec} ...`)
+    sides.push({ key, ...build(spec) })
+  }
+} catch (err) {
+  fail(err.message)
+}
+
+// The same workload as run.mjs.
+const workloadFile = join(resultsDir, 'workload.txt')
+const { entries, stats: workloadStats } = buildWorkload({ count: 100_000, seed: WORKLOAD_SEED })
+writeWorkloadFile(workloadFile, entries)
+
+log(`\npaired A/B: ${cfg.rounds} rounds of ${cfg.seconds} s wrk runs per build and mode, ${cfg.connections} connections`)
+for (const s of sides) log(`  ${s.key}: ${s.label}`)
+log(`  node ${process.version}, ${cpus()[0].model} x${cpus().length}; network: ${netns.private ? 'private namespace, loopback only' : 'shared namespace'}`)
+log(`  pinning: ${cfg.pin ? `both servers on CPU ${SERVER_CPU}, wrk on CPU ${LOAD_CPU}` : 'off'}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+for (const n of notes) log(`  note: ${n}`)
+
+// ---- start, check and warm both --------------------------------------------------------
+
+const q0 = await waitForQuiet({ maxMs: opt.quick ? 0 : 20_000 })
+if (!q0.quiet) notes.push(`CPUs busy before the start (${Object.entries(q0.busy).map(([k, v]) => `${k} ${v}%`).join(', ')})`)
+try {
+  for (const s of sides) {
+    s.port = await freePort()
+    s.url = `http://127.0.0.1:${s.port}`
+    s.proc = await mirrorgateTarget({ root: s.dir }).start({ port: s.port, cpu: SERVER_CPU, pin: cfg.pin })
+    const v = await verifyTarget({ target: 'mirrorgate', url: s.url, entries, bases: await mirrorBases(s.dir), sample: 20 })
+    if (v.problems.length > 0) throw new Error(`${s.key} does not answer as expected:\n  ${v.problems.slice(0, 5).join('\n  ')}`)
+    log(`  ${s.key} verify: ${v.ok}/${v.checked} sampled answers are 302 to a mirror`)
+  }
+  // Warm-up: passes over the workload until one finds nearly everything in the caches. In its
+  // first seconds a fresh mirrorgate's probes (which cannot reach the mirrors from here) mark
+  // the mirrors down one by one, and each such change of the live state empties its decision
+  // cache: a single pass made then is lost, and the build warmed first measured slower.
+  for (const s of sides) {
+    for (let pass = 1; ; pass++) {
+      const m0 = await scrapeMirrorgate(s.url)
+      const w = await runWrk({ url: s.url, workload: workloadFile, mode: 'keepalive', seconds: 90, connections: cfg.connections, cpu: LOAD_CPU, pin: cfg.pin, once: true })
+      const miss = cacheMissPercent(m0, await scrapeMirrorgate(s.url))
+      log(`  ${s.key} warm-up pass ${pass}: ${fmt(w.rps)} req/s, ${fmt(miss, 1)}% cache misses${w.completedOnce ? '' : ' (did not finish the pass)'}`)
+      if (miss === null || miss < WARM_MISS_PERCENT || pass === MAX_WARM_PASSES) break
+    }
+  }
+} catch (err) {
+  for (const s of sides) if (s.proc) await stopProcess(s.proc)
+  fail(err.message)
+}
+
+// ---- rounds -----------------------------------------------------------------------------
+
+/** One wrk run against one build, with its cache misses, the other CPU use on the server CPU and the connections opened. */
+async function measure (side, mode, start) {
+  const cores0 = cpuTimes()
+  const server0 = cpuSeconds(side.proc.pid)
+  const opens0 = passiveOpens()
+  const metrics0 = await scrapeMirrorgate(side.url)
+  const t0 = performance.now()
+  const r = await runWrk({ url: side.url, workload: workloadFile, mode, seconds: cfg.seconds, connections: cfg.connections, cpu: LOAD_CPU, pin: cfg.pin, start })
+  const wall = (performance.now() - t0) / 1000
+  const serverSeconds = cpuSeconds(side.proc.pid) - server0
+  const busy = cpuBusy(cores0, cpuTimes())[`cpu${SERVER_CPU}`]
+  const cacheMiss = cacheMissPercent(metrics0, await scrapeMirrorgate(side.url))
+  const otherServerCpu = cfg.pin && busy != null ? Math.max(0, Math.round((busy / 100 * wall - serverSeconds) / r.seconds * 100)) : null
+  return {
+    rps: r.rps,
+    p50Ms: r.latencyMs.p50,
+    p99Ms: r.latencyMs.p99,
+    requests: r.requests,
+    non3xx: r.non3xx,
+    socketErrors: r.socketErrors,
+    cacheMissPercent: cacheMiss,
+    serverCpu: Math.min(100, Math.round(serverSeconds / r.seconds * 100)),
+    otherServerCpu,
+    connectionsPerRequest: opens0 === null || r.requests === 0 ? null : Math.round((passiveOpens() - opens0) / r.requests * 1000) / 1000
+  }
+}
+
+/** What is wrong with a run, if anything: listed under the table, the round marked `*`. */
+function flags (key, mode, r) {
+  const f = []
+  if (r.non3xx > 0 || r.socketErrors > 0) f.push(`${key}: ${r.non3xx} non-3xx, ${r.socketErrors} socket errors`)
+  if (r.otherServerCpu !== null && r.otherServerCpu > DISTURBED_PERCENT) f.push(`${key}: other processes used ${r.otherServerCpu}% of CPU ${SERVER_CPU}`)
+  if (r.cacheMissPercent !== null && r.cacheMissPercent >= WARM_MISS_PERCENT) f.push(`${key}: ${r.cacheMissPercent}% cache misses`)
+  if (r.serverCpu < 90) f.push(`${key}: server only ${r.serverCpu}% busy`)
+  if (mode === 'close' && r.connectionsPerRequest !== null && r.connectionsPerRequest < 0.95) f.push(`${key}: ${r.connectionsPerRequest} conn/req`)
+  return f
+}
+
+const rows = []
+let runCounter = 0
+try {
+  for (let round = 1; round <= cfg.rounds; round++) {
+    const q = await waitForQuiet({ maxMs: opt.quick ? 0 : 20_000 })
+    if (!q.quiet) notes.push(`round ${round}: CPUs still busy before it (${Object.entries(q.busy).map(([k, v]) => `${k} ${v}%`).join(', ')})`)
+    const order = round % 2 === 1 ? sides : [...sides].reverse()
+    const modes = round % 2 === 1 ? cfg.modes : [...cfg.modes].reverse()
+    for (const mode of modes) {
+      // Both runs of the pair send the same requests, from somewhere else in the workload each round.
+      const start = (++runCounter * 7919) % entries.length
+      const got = {}
+      for (const s of order) got[s.key] = await measure(s, mode, start)
+      const { A: a, B: b } = got
+      const row = { round, mode, first: order[0].key, a, b, rpsRatio: b.rps / a.rps, p99Ratio: b.p99Ms / a.p99Ms, flags: [...flags('A', mode, a), ...flags('B', mode, b)] }
+      rows.push(row)
+      log(`  round ${round} ${mode.padEnd(9)} A ${fmt(a.rps).padStart(6)} req/s p99 ${fmt(a.p99Ms, 2)} ms | B ${fmt(b.rps).padStart(6)} req/s p99 ${fmt(b.p99Ms, 2)} ms | ` +
+        `B/A ${fmt(row.rpsRatio, 3)} req/s, ${fmt(row.p99Ratio, 3)} p99${row.flags.length > 0 ? `  [${row.flags.join('; ')}]` : ''}`)
+    }
+  }
+} finally {
+  for (const s of sides) await stopProcess(s.proc)
+}
+
+// ---- report -----------------------------------------------------------------------------
+
+const MODE_TITLE = { keepalive: 'keep-alive', close: 'new connection per request (Connection: close)' }
+const summary = []
+log('')
+for (const mode of cfg.modes) {
+  const rs = rows.filter((r) => r.mode === mode)
+  const s = {
+    mode,
+    rounds: rs.length,
+    medianA: median(rs.map((r) => r.a.rps)),
+    medianB: median(rs.map((r) => r.b.rps)),
+    rpsRatio: median(rs.map((r) => r.rpsRatio)),
+    rpsRatioMin: Math.min(...rs.map((r) => r.rpsRatio)),
+    rpsRatioMax: Math.max(...rs.map((r) => r.rpsRatio)),
+    bFaster: rs.filter((r) => r.rpsRatio > 1).length,
+    p99Ratio: median(rs.map((r) => r.p99Ratio)),
+    flaggedRounds: rs.filter((r) => r.flags.length > 0).length
+  }
+  summary.push(s)
+  const t = table(['round', 'first', 'A req/s', 'B req/s', 'B/A req/s', 'A p99 ms', 'B p99 ms', 'B/A p99'], [
+    ...rs.map((r) => [`${r.round}${r.flags.length > 0 ? ' *' : ''}`, r.first, fmt(r.a.rps), fmt(r.b.rps), fmt(r.rpsRatio, 3), fmt(r.a.p99Ms, 2), fmt(r.b.p99Ms, 2), fmt(r.p99Ratio, 3)]),
+    ['median', '', fmt(s.medianA), fmt(s.medianB), fmt(s.rpsRatio, 3), fmt(median(rs.map((r) => r.a.p99Ms)), 2), fmt(median(rs.map((r) => r.b.p99Ms)), 2), fmt(s.p99Ratio, 3)]
+  ])
+  log(`${MODE_TITLE[mode]}: B/A per round (req/s: above 1 is B faster; p99: below 1 is B lower)\n${t.text}`)
+  for (const r of rs.filter((r) => r.flags.length > 0)) log(`  * round ${r.round}: ${r.flags.join('; ')}`)
+  log(`  B/A req/s: median ${fmt(s.rpsRatio, 3)}, range ${fmt(s.rpsRatioMin, 3)} to ${fmt(s.rpsRatioMax, 3)}, B faster in ${s.bFaster} of ${s.rounds} rounds; B/A p99: median ${fmt(s.p99Ratio, 3)}\n`)
+}
+for (const s of sides) log(`${s.key}: ${s.label}`)
+for (const n of notes) log(`note: ${n}`)
+
+const seconds = Math.round((Date.now() - startedAt.getTime()) / 1000)
+const result = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  seconds,
+  config: { ...cfg, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU },
+  environment: { node: process.version, cpu: cpus()[0].model, cpus: cpus().length, privateNetns: netns.private, loadAverageAtStart: load1 },
+  builds: sides.map(({ key, spec, sha, label, sourceHash }) => ({ key, spec, sha, label, sourceHash })),
+  workload: workloadStats,
+  summary,
+  rounds: rows,
+  notes
+}
+mkdirSync(resultsDir, { recursive: true })
+const file = join(resultsDir, `paired-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)
+writeFileSync(file, JSON.stringify(result, null, 2) + '\n')
+log(`\nwrote ${relative(process.cwd(), file)}; total ${seconds} s`)
