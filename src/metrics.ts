@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { ProbeResult } from './core/health.js'
 import type { InstanceConfig } from './config/schema.js'
-import type { Fleet } from './fleet.js'
+import type { Fleet } from './live/fleet.js'
 import type { GeoIp } from './geoip/reader.js'
 
 // Status codes as label text, so counting a response does not format a number.

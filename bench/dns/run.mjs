@@ -189,7 +189,7 @@ async function serve (host, port, dist) {
   const { buildTable } = await load('core/table.js')
   const { EndpointDirectory } = await load('dns/endpoints.js')
   const { DnsResponder } = await load('dns/responder.js')
-  const { Fleet } = await load('fleet.js')
+  const { Fleet } = await load('live/fleet.js')
   const { GeoIp } = await load('geoip/reader.js')
   const config = configFromDocument({
     probes: { enabled: false },

@@ -3,7 +3,7 @@
 
 import type { Health, ProbeResult } from '../core/health.js'
 import type { Scheme } from '../core/types.js'
-import type { FleetState } from '../fleet.js'
+import type { FleetState } from '../live/fleet.js'
 
 export type ToWorker =
   /** The whole state: sent once when a worker starts. */

@@ -4,14 +4,14 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { parseTableText } from '../config/table-file.js'
-import type { Control } from '../control.js'
+import type { Control } from '../live/control.js'
 import type { Health } from '../core/health.js'
 import { ERRORS, MgError, type ErrorCode } from '../errors.js'
 import { EndpointDirectory } from '../dns/endpoints.js'
-import { Fleet } from '../fleet.js'
+import { Fleet } from '../live/fleet.js'
 import { Metrics } from '../metrics.js'
 import { createHttp, openGeoIp } from '../service.js'
-import type { ReloadResult } from '../table-source.js'
+import type { ReloadResult } from '../live/table-source.js'
 import type { Op, ToPrimary, ToWorker } from './messages.js'
 
 function send (message: ToPrimary): void {

@@ -1,7 +1,7 @@
 // The live state as one immutable value: the table in force, what the probes know of each
 // mirror, the drains, and what follows from them: the reference sync point, each mirror's lag,
 // whether health is being ignored (fail open), and each mirror's verdict per scheme and path
-// class. Built by one pure function from its inputs; its owner (src/fleet.ts) builds a new one
+// class. Built by one pure function from its inputs; its owner (src/live/fleet.ts) builds a new one
 // on every change and swaps it by reference, so a reader always sees one consistent state.
 
 import { lagMs, maxLagFor, type FreshnessPolicy, type PathClass } from './freshness.js'

@@ -7,7 +7,7 @@ import type { PathClassifier } from '../core/freshness.js'
 import { regionPlace } from '../core/regions.js'
 import type { Decision, Redirector, Target } from '../redirector.js'
 import type { Metrics } from '../metrics.js'
-import type { TrafficShare } from '../traffic.js'
+import type { TrafficShare } from './traffic.js'
 import type { TrustedProxies } from './client-address.js'
 import { sendError } from './reply.js'
 

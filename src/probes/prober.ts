@@ -8,7 +8,7 @@ import type { ProbeConfig } from '../config/schema.js'
 import type { Health, ProbeResult } from '../core/health.js'
 import { schemeOf } from '../core/table.js'
 import type { Mirror, MirrorTable, Scheme } from '../core/types.js'
-import type { Fleet } from '../fleet.js'
+import type { Fleet } from '../live/fleet.js'
 import { probe, type Expect } from './probe.js'
 import { probeDelay } from './schedule.js'
 

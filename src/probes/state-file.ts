@@ -5,7 +5,7 @@
 
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { Health, HealthState, ProbeFailure } from '../core/health.js'
-import type { FleetState } from '../fleet.js'
+import type { FleetState } from '../live/fleet.js'
 
 /** Older than this, a saved state says little about the mirrors now: start unknown instead. */
 export const STATE_MAX_AGE_MS = 15 * 60_000

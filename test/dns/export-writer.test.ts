@@ -11,7 +11,7 @@ import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import { EndpointDirectory } from '../../src/dns/endpoints.js'
 import { ExportWriter, writeAtomic, type ExportWriterOptions } from '../../src/dns/export-writer.js'
 import { renderGdnsdConfigSnippet, renderGdnsdExtfile, renderGeodnsZone } from '../../src/dns/exports.js'
-import { Fleet } from '../../src/fleet.js'
+import { Fleet } from '../../src/live/fleet.js'
 
 const NAME = 'dl.example.org'
 const T0 = 1_750_000_000_000

@@ -15,7 +15,7 @@ import { buildTable } from '../../src/core/table.js'
 import { EndpointDirectory } from '../../src/dns/endpoints.js'
 import { Prober } from '../../src/probes/prober.js'
 import { DnsResponder } from '../../src/dns/responder.js'
-import { Fleet } from '../../src/fleet.js'
+import { Fleet } from '../../src/live/fleet.js'
 import { GeoIp } from '../../src/geoip/reader.js'
 
 const NAME = 'dl-cdn.test.example'

@@ -9,7 +9,7 @@ import { configFromDocument } from '../../src/config/schema.js'
 import type { ProbeResult } from '../../src/core/health.js'
 import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import { EndpointDirectory } from '../../src/dns/endpoints.js'
-import { Fleet } from '../../src/fleet.js'
+import { Fleet } from '../../src/live/fleet.js'
 import { Prober } from '../../src/probes/prober.js'
 import { publicReason, registerDnsHealth } from '../../src/http/routes/dns-health.js'
 

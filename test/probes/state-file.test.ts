@@ -5,7 +5,7 @@ import t from 'tap'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { UNKNOWN, type Health } from '../../src/core/health.js'
-import type { FleetState } from '../../src/fleet.js'
+import type { FleetState } from '../../src/live/fleet.js'
 import { readProbeState, STATE_MAX_AGE_MS, StateSaver, writeProbeState } from '../../src/probes/state-file.js'
 
 const NOW = Date.UTC(2026, 11, 6, 12, 0, 0)

@@ -3,9 +3,9 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Control } from '../../control.js'
+import type { Control } from '../../live/control.js'
 import { MgError } from '../../errors.js'
-import type { Fleet } from '../../fleet.js'
+import type { Fleet } from '../../live/fleet.js'
 
 export interface AdminDeps {
   readonly token: string | null

@@ -1,7 +1,7 @@
 // Liveness, readiness (listening, and the mirrors' state known) and the Prometheus exposition.
 
 import type { FastifyInstance } from 'fastify'
-import type { Fleet } from '../../fleet.js'
+import type { Fleet } from '../../live/fleet.js'
 import type { Metrics } from '../../metrics.js'
 /** What these routes read of the app (structurally the App of app.ts, which imports this file). */
 export interface Lifecycle {

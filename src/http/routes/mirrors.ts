@@ -5,8 +5,8 @@ import type { FastifyInstance } from 'fastify'
 import type { PathClass } from '../../core/freshness.js'
 import type { Health } from '../../core/health.js'
 import type { Config } from '../../config/schema.js'
-import type { Fleet, MirrorStatus } from '../../fleet.js'
-import type { TrafficShare } from '../../traffic.js'
+import type { Fleet, MirrorStatus } from '../../live/fleet.js'
+import type { TrafficShare } from '../traffic.js'
 
 export interface MirrorsDeps {
   /** Only what the reports read: this instance and the master's URL. */

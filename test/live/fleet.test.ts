@@ -1,11 +1,11 @@
-// src/fleet.ts and src/core/snapshot.ts: how health, lag and drains become verdicts, when
+// src/live/fleet.ts and src/core/snapshot.ts: how health, lag and drains become verdicts, when
 // health is ignored (fail open), snapshots that never change once handed out, timed drains,
 // and what a saved or forwarded state restores. Probe results are fed in by hand.
 
 import t from 'tap'
-import type { ProbeResult } from '../src/core/health.js'
-import { buildTable, type MirrorSpec } from '../src/core/table.js'
-import { Fleet, type FleetPolicy } from '../src/fleet.js'
+import type { ProbeResult } from '../../src/core/health.js'
+import { buildTable, type MirrorSpec } from '../../src/core/table.js'
+import { Fleet, type FleetPolicy } from '../../src/live/fleet.js'
 
 const NOW = Date.UTC(2026, 11, 6, 12, 0, 0)
 const MIN = 60_000

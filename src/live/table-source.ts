@@ -3,9 +3,9 @@
 
 import { watch, type FSWatcher } from 'node:fs'
 import { basename, dirname } from 'node:path'
-import { readTableFile } from './config/table-file.js'
-import type { MirrorTable } from './core/types.js'
-import { MgError } from './errors.js'
+import { readTableFile } from '../config/table-file.js'
+import type { MirrorTable } from '../core/types.js'
+import { MgError } from '../errors.js'
 
 export type ReloadResult =
   | { readonly ok: true, readonly version: number, readonly mirrors: number }

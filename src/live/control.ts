@@ -1,10 +1,10 @@
 // The operator's levers (reload, drain, probe) as one interface. In a single process they act
 // on the local state; in a cluster worker they are sent to the primary, which owns the state.
 
-import type { Health } from './core/health.js'
-import { MgError } from './errors.js'
+import type { Health } from '../core/health.js'
+import { MgError } from '../errors.js'
 import type { Fleet } from './fleet.js'
-import type { Prober } from './probes/prober.js'
+import type { Prober } from '../probes/prober.js'
 import type { ReloadResult, TableSource } from './table-source.js'
 
 export interface Control {

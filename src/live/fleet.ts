@@ -3,11 +3,11 @@
 // Snapshot (src/core/snapshot.ts) and swaps it in; readers take `fleet.snapshot` and see one
 // consistent state, subscribers hear of every new one. Timed drains end on time by themselves.
 
-import { applyProbe, UNKNOWN, type Health, type HysteresisPolicy, type ProbeResult } from './core/health.js'
-import { buildSnapshot, type Drain, type LivePolicy, type MirrorStatus, type Snapshot } from './core/snapshot.js'
-import type { MirrorTable, Scheme } from './core/types.js'
+import { applyProbe, UNKNOWN, type Health, type HysteresisPolicy, type ProbeResult } from '../core/health.js'
+import { buildSnapshot, type Drain, type LivePolicy, type MirrorStatus, type Snapshot } from '../core/snapshot.js'
+import type { MirrorTable, Scheme } from '../core/types.js'
 
-export type { Drain, Gates, MirrorStatus, Snapshot } from './core/snapshot.js'
+export type { Drain, Gates, MirrorStatus, Snapshot } from '../core/snapshot.js'
 
 export interface FleetPolicy extends HysteresisPolicy, LivePolicy {}
 
