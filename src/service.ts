@@ -11,6 +11,7 @@ import { DnsResponder } from './dns/responder.js'
 import { ExportWriter } from './dns/export-writer.js'
 import { answerTtl } from './dns/zone.js'
 import { Fleet } from './live/fleet.js'
+import { Listeners } from './listeners.js'
 import { GeoIp } from './geoip/reader.js'
 import { buildApp, type App } from './http/app.js'
 import { Metrics } from './metrics.js'
@@ -55,7 +56,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
     }
   }
   const saver = stateFile === null ? null : new StateSaver(stateFile, () => fleet.exportState(), (err) => log?.error({ err, file: stateFile }, 'probe state not saved'))
-  const probeListeners: Array<(target: ProbeTarget, result: ProbeResult) => void> = []
+  const probeListeners = new Listeners<[target: ProbeTarget, result: ProbeResult]>()
   // Mirrors are probed when probes are enabled; DNS endpoints' health URLs in any case.
   const prober = config.probes.enabled || config.dns.endpoints.some((e) => e.health !== null)
     ? new Prober(fleet, config.probes, {
@@ -63,17 +64,17 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
       onResult: (target, result) => {
         metrics.probe(target, result)
         saver?.changed()
-        for (const l of probeListeners) l(target, result)
+        probeListeners.emit(target, result)
       }
     })
     : null
   let readyTimer: NodeJS.Timeout | undefined
-  const tableListeners: Array<(text: string) => void> = []
+  const tableListeners = new Listeners<[text: string]>()
   const tables = new TableSource(config.table, {
     apply: (t, text) => {
       fleet.setTable(t)
       tableText = text
-      for (const l of tableListeners) l(text)
+      tableListeners.emit(text)
     },
     report: (trigger, result) => {
       metrics.reload(result.ok)
@@ -110,8 +111,8 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
     tables,
     prober,
     metrics,
-    onTable: (listener) => { tableListeners.push(listener) },
-    onProbe: (listener) => { probeListeners.push(listener) },
+    onTable: (listener) => { tableListeners.add(listener) },
+    onProbe: (listener) => { probeListeners.add(listener) },
     start () {
       tables.watch()
       prober?.start()

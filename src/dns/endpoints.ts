@@ -10,6 +10,7 @@ import { orderForNetwork, rankSites, type SelectionPolicy } from '../core/select
 import type { Snapshot } from '../core/snapshot.js'
 import type { Family, Place, Site } from '../core/types.js'
 import type { DnsConfig } from '../config/schema.js'
+import { Listeners } from '../listeners.js'
 
 export interface Endpoint {
   readonly id: string
@@ -82,7 +83,7 @@ function siteOf (e: Endpoint): Site {
 export class EndpointDirectory {
   readonly #dns: DnsConfig
   readonly #selection: SelectionPolicy
-  readonly #listeners = new Set<() => void>()
+  readonly #listeners = new Listeners<[]>()
   #endpoints: readonly Endpoint[] = []
   #byId = new Map<string, Endpoint>()
   #sites: readonly Site[] = []
@@ -102,8 +103,7 @@ export class EndpointDirectory {
 
   /** Called when some endpoint's health or address set changed; returns the unsubscribe. */
   onChange (listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => { this.#listeners.delete(listener) }
+    return this.#listeners.add(listener)
   }
 
   #refresh (snapshot: Snapshot): void {
@@ -114,7 +114,7 @@ export class EndpointDirectory {
     this.#endpoints = Object.freeze(list)
     this.#byId = new Map(list.map((e) => [e.id, e]))
     this.#sites = list.map(siteOf)
-    for (const l of this.#listeners) l()
+    this.#listeners.emit()
   }
 
   /**

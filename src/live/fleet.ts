@@ -6,6 +6,7 @@
 import { applyProbe, UNKNOWN, type Health, type HysteresisPolicy, type ProbeResult } from '../core/health.js'
 import { buildSnapshot, type Drain, type LivePolicy, type MirrorStatus, type Snapshot } from '../core/snapshot.js'
 import type { MirrorTable, Scheme } from '../core/types.js'
+import { Listeners } from '../listeners.js'
 
 export type { Drain, Gates, MirrorStatus, Snapshot } from '../core/snapshot.js'
 
@@ -26,7 +27,7 @@ export type SnapshotListener = (next: Snapshot, previous: Snapshot) => void
 export class Fleet {
   readonly #policy: FleetPolicy
   readonly #now: () => number
-  readonly #listeners = new Set<SnapshotListener>()
+  readonly #listeners = new Listeners<[next: Snapshot, previous: Snapshot]>()
   #table: MirrorTable
   // Replaced, never changed in place: snapshots hold on to them.
   #health: ReadonlyMap<string, Health> = new Map() // key: `${scheme} ${id}`
@@ -60,8 +61,7 @@ export class Fleet {
 
   /** Called with every new snapshot (and the one it replaces); returns the unsubscribe. */
   subscribe (listener: SnapshotListener): () => void {
-    this.#listeners.add(listener)
-    return () => { this.#listeners.delete(listener) }
+    return this.#listeners.add(listener)
   }
 
   /** Puts a new table in force, keeping what is known of mirrors that stay. */
@@ -136,7 +136,7 @@ export class Fleet {
   #update (): void {
     const previous = this.#snapshot
     this.#snapshot = this.#build(previous)
-    for (const listener of this.#listeners) listener(this.#snapshot, previous)
+    this.#listeners.emit(this.#snapshot, previous)
   }
 
   /** Ends drains whose time has come, builds the snapshot, and arms a timer for the next drain to end. */
