@@ -2,7 +2,7 @@
 // live state; workers hold a copy, kept current by these messages, and only serve.
 
 import type { Health, ProbeResult } from '../core/health.js'
-import type { Scheme } from '../core/types.js'
+import type { Family, Scheme } from '../core/types.js'
 import type { FleetState } from '../live/fleet.js'
 
 export type ToWorker =
@@ -12,7 +12,7 @@ export type ToWorker =
   | { readonly t: 'fleet', readonly fleet: FleetState }
   /** A new table was accepted: its text, validated again by the worker. */
   | { readonly t: 'table', readonly table: string, readonly file: string }
-  | { readonly t: 'probe', readonly id: string, readonly scheme: Scheme, readonly result: ProbeResult }
+  | { readonly t: 'probe', readonly id: string, readonly scheme: Scheme, readonly family: Family, readonly result: ProbeResult }
   | { readonly t: 'master', readonly result: ProbeResult }
   /** A DNS endpoint's health URL was checked (only the primary probes). */
   | { readonly t: 'endpoint', readonly id: string, readonly result: ProbeResult }

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js'
 import { LocalControl } from '../live/control.js'
 import { MgError } from '../errors.js'
 import { createDns, createLiveState, listenDns, openGeoIp, startupSummary } from '../service.js'
+import { familyOf } from '../probes/prober.js'
 import type { Op, ToPrimary, ToWorker } from './messages.js'
 
 export interface Primary {
@@ -45,7 +46,7 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   state.onProbe((target, result) => {
     if (target.kind === 'master') broadcast({ t: 'master', result })
     else if (target.kind === 'endpoint') broadcast({ t: 'endpoint', id: target.id as string, result })
-    else broadcast({ t: 'probe', id: target.id as string, scheme: target.scheme, result })
+    else broadcast({ t: 'probe', id: target.id as string, scheme: target.scheme, family: familyOf(target), result })
   })
 
   // Cluster-wide metrics: every worker's registry plus the primary's own (probes, fleet).

@@ -91,7 +91,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
       case 'state': fleet.setTable(parseTableText(m.table, m.file)); fleet.importState(m.fleet); break
       case 'fleet': fleet.importState(m.fleet); break
       case 'table': fleet.setTable(parseTableText(m.table, m.file)); break
-      case 'probe': fleet.record(m.id, m.scheme, m.result); break
+      case 'probe': fleet.record(m.id, m.scheme, m.result, m.family); break
       case 'master': fleet.recordMaster(m.result); break
       case 'endpoint': fleet.recordEndpoint(m.id, m.result); break
       case 'reply': link.settle(m); break

@@ -8,7 +8,7 @@ import { lagMs, maxLagFor, type FreshnessPolicy, type PathClass } from './freshn
 import { UNKNOWN, type Health } from './health.js'
 import type { Gate, Verdict } from './selection.js'
 import { baseFor, schemeOf } from './table.js'
-import type { Mirror, MirrorTable, Scheme } from './types.js'
+import type { Family, Mirror, MirrorTable, Scheme } from './types.js'
 
 export interface Drain {
   readonly until: number | null
@@ -19,7 +19,7 @@ export interface Drain {
 /** What the snapshot is built from: everything the owner keeps, nothing derived. */
 export interface LiveInputs {
   readonly table: MirrorTable
-  /** Probe health by `${scheme} ${mirror id}`. */
+  /** Probe health by healthKey(id, scheme, family). */
   readonly health: ReadonlyMap<string, Health>
   readonly master: Health
   /** Health of the DNS endpoints that have a health URL, by endpoint id. */
@@ -48,6 +48,15 @@ export const FAIL_OPEN_MIN_MIRRORS = 3
 
 export type Serving = Readonly<Record<Scheme, Readonly<Record<PathClass, Verdict | null>>>>
 
+/**
+ * Where one probe target's health is kept: a mirror's base URL over one scheme, reached over one
+ * IP family. IPv4's key is the plain `${scheme} ${id}`, so state saved before families were
+ * probed apart still reads as IPv4.
+ */
+export function healthKey (id: string, scheme: Scheme, family: Family): string {
+  return family === 4 ? `${scheme} ${id}` : `${scheme}/6 ${id}`
+}
+
 export interface MirrorStatus {
   readonly mirror: Mirror
   readonly http: Health | null
@@ -55,8 +64,8 @@ export interface MirrorStatus {
   readonly syncTime: number | null
   readonly lagMs: number | null
   readonly drain: Drain | null
-  /** Its verdict for a client of each scheme, per path class; null: fresh, serves. */
-  readonly serving: Serving
+  /** Its verdict for a client of each IP family and scheme, per path class; null: fresh, serves. */
+  readonly serving: Readonly<Record<Family, Serving>>
 }
 
 export type Gates = Readonly<Record<PathClass, Gate>>
@@ -80,19 +89,24 @@ export interface Snapshot {
   readonly epoch: number
   /** The selection's gates over this snapshot's verdicts. */
   readonly gates: Gates
-  /** Health of one mirror over one scheme (UNKNOWN when never probed). */
-  health (id: string, scheme: Scheme): Health
+  /**
+   * Health of one mirror over one scheme and IP family (default IPv4). A family never probed on
+   * its own (an IP-literal URL, a probe not yet run) reads as the other family's health.
+   */
+  health (id: string, scheme: Scheme, family?: Family): Health
   /** Health of one DNS endpoint's health URL (UNKNOWN when never checked). */
   endpointHealth (id: string): Health
 }
 
 const SCHEMES: readonly Scheme[] = ['http', 'https']
+const FAMILIES: readonly Family[] = [4, 6]
 const CLASSES: readonly PathClass[] = ['volatile', 'versioned']
 
 /** `previous` (the snapshot this one replaces) only carries the epoch over. */
 export function buildSnapshot (inputs: LiveInputs, policy: LivePolicy, previous: Snapshot | null = null): Snapshot {
   const { table, health, master, drains } = inputs
-  const healthOf = (id: string, scheme: Scheme): Health => health.get(`${scheme} ${id}`) ?? UNKNOWN
+  const healthOf = (id: string, scheme: Scheme, family: Family = 4): Health =>
+    health.get(healthKey(id, scheme, family)) ?? health.get(healthKey(id, scheme, family === 4 ? 6 : 4)) ?? UNKNOWN
   const syncTimeOf = (id: string): number | null => newest(healthOf(id, 'http').syncTime, healthOf(id, 'https').syncTime)
 
   let reference = master.syncTime
@@ -103,7 +117,7 @@ export function buildSnapshot (inputs: LiveInputs, policy: LivePolicy, previous:
   for (const m of table.mirrors) {
     if (!m.enabled) continue
     enabled++
-    if (SCHEMES.some((s) => baseFor(m, s) !== null && healthOf(m.id, s).state !== 'down')) up++
+    if (SCHEMES.some((s) => baseFor(m, s) !== null && FAMILIES.some((f) => healthOf(m.id, s, f).state !== 'down'))) up++
   }
   // A small fleet losing most of its mirrors is not evidence against the prober.
   const proberSuspect = policy.master !== null ? master.state === 'down' : up === 0 && enabled >= FAIL_OPEN_MIN_MIRRORS
@@ -114,16 +128,18 @@ export function buildSnapshot (inputs: LiveInputs, policy: LivePolicy, previous:
     const syncTime = syncTimeOf(m.id)
     const lag = lagMs(syncTime, reference)
     const drain = drains.get(m.id) ?? null
-    const serving = {} as Record<Scheme, Record<PathClass, Verdict | null>>
-    for (const scheme of SCHEMES) {
-      serving[scheme] = {} as Record<PathClass, Verdict | null>
-      for (const cls of CLASSES) {
-        // The health that counts is that of the base this client would be sent to.
-        const base = baseFor(m, scheme)
-        const v = base === null ? null : verdict(drain, healthOf(m.id, schemeOf(base)), lag, cls, policy, failOpen)
-        serving[scheme][cls] = v
-        // A lag changes only when a mirror or the master syncs; 'behind' groups depend on it.
-        if (v !== null) selectionKey += `${scheme}/${cls}/${m.id}/${v.code}${v.lagMs ?? ''}|`
+    const serving = { 4: {}, 6: {} } as Record<Family, Record<Scheme, Record<PathClass, Verdict | null>>>
+    for (const family of FAMILIES) {
+      for (const scheme of SCHEMES) {
+        serving[family][scheme] = {} as Record<PathClass, Verdict | null>
+        for (const cls of CLASSES) {
+          // The health that counts is that of the base this client would be sent to, over its family.
+          const base = baseFor(m, scheme)
+          const v = base === null ? null : verdict(drain, healthOf(m.id, schemeOf(base), family), lag, cls, policy, failOpen)
+          serving[family][scheme][cls] = v
+          // A lag changes only when a mirror or the master syncs; 'behind' groups depend on it.
+          if (v !== null) selectionKey += `${family}/${scheme}/${cls}/${m.id}/${v.code}${v.lagMs ?? ''}|`
+        }
       }
     }
     return Object.freeze({
@@ -137,7 +153,7 @@ export function buildSnapshot (inputs: LiveInputs, policy: LivePolicy, previous:
     })
   })
   const byId = new Map(mirrors.map((s) => [s.mirror.id, s]))
-  const gateFor = (cls: PathClass): Gate => (m, client) => byId.get(m.id)?.serving[client.scheme][cls] ?? null
+  const gateFor = (cls: PathClass): Gate => (m, client) => byId.get(m.id)?.serving[client.family][client.scheme][cls] ?? null
   return Object.freeze({
     table,
     master,

@@ -21,7 +21,10 @@ export interface Endpoint {
   readonly weight: number
   readonly ipv4: readonly string[]
   readonly ipv6: readonly string[]
+  /** Whether it may be handed out at all: some family of its addresses is healthy. */
   readonly healthy: boolean
+  /** Per IP family: whether its addresses of that family may be handed out (a mirror's IPv6 can fail alone). */
+  readonly families: Readonly<Record<Family, boolean>>
   /** Why it is not healthy, in words fit for the public (no operator notes); null when healthy. */
   readonly reason: string | null
 }
@@ -43,19 +46,25 @@ export function endpointsOf (dns: DnsConfig, snapshot: Snapshot): Endpoint[] {
       id: e.id, kind: 'instance', country: e.country, latitude: e.latitude, longitude: e.longitude, weight: e.weight,
       ...split(e.addresses),
       healthy: !down,
+      families: { 4: !down, 6: !down },
       reason: down ? `health check failing: ${h.lastError?.message ?? 'unknown'}` : null
     })
   }
   for (const s of snapshot.mirrors) {
     const m = s.mirror
     if (!m.enabled || m.addresses.length === 0 || !m.dnsNames.includes(dns.name)) continue
-    // Serving indexes over plain http is what a DNS-directed apk client will ask of it.
-    const verdict = s.serving.http.volatile
+    // Serving indexes over plain http is what a DNS-directed apk client will ask of it, per family.
+    const addresses = split(m.addresses)
+    const v4 = s.serving[4].http.volatile
+    const v6 = s.serving[6].http.volatile
+    const families = { 4: addresses.ipv4.length > 0 && v4 === null, 6: addresses.ipv6.length > 0 && v6 === null }
+    const healthy = families[4] || families[6]
     list.push({
       id: m.id, kind: 'mirror', country: m.country, latitude: m.latitude, longitude: m.longitude, weight: m.weight,
-      ...split(m.addresses),
-      healthy: verdict === null,
-      reason: verdict?.reason ?? null
+      ...addresses,
+      healthy,
+      families,
+      reason: healthy ? null : (v4 ?? v6)?.reason ?? null
     })
   }
   return list
@@ -72,8 +81,8 @@ function siteOf (e: Endpoint): Site {
     longitude: e.longitude,
     asns: [],
     weight: e.weight,
-    ipv4: e.ipv4.length > 0,
-    ipv6: e.ipv6.length > 0,
+    ipv4: e.ipv4.length > 0 && e.families[4],
+    ipv6: e.ipv6.length > 0 && e.families[6],
     restrictions: NO_RESTRICTIONS,
     enabled: e.healthy,
     seed: fnv1a32(e.id)
@@ -108,7 +117,7 @@ export class EndpointDirectory {
 
   #refresh (snapshot: Snapshot): void {
     const list = endpointsOf(this.#dns, snapshot)
-    const signature = list.map((e) => `${e.id}:${e.healthy ? 1 : 0}:${e.ipv4.join(',')}:${e.ipv6.join(',')}`).join('|')
+    const signature = list.map((e) => `${e.id}:${e.families[4] ? 1 : 0}${e.families[6] ? 1 : 0}:${e.ipv4.join(',')}:${e.ipv6.join(',')}`).join('|')
     if (signature === this.#signature) return
     this.#signature = signature
     this.#endpoints = Object.freeze(list)

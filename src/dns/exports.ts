@@ -13,6 +13,7 @@ import { COUNTRIES, type Continent } from '../core/countries.js'
 import { parseIp } from '../core/ip.js'
 import { MgError } from '../errors.js'
 import type { Endpoint } from './endpoints.js'
+import type { Family } from '../core/types.js'
 
 /** geodns' continent names (countries/countries.go), keyed by our continent codes. */
 export const GEODNS_CONTINENTS: Readonly<Record<Continent, string>> = Object.freeze({
@@ -57,8 +58,6 @@ export interface GdnsdConfigOptions {
   /** The plugin_weighted resource name, for `DYNA weighted!<resource>`; default "mirrorgate". */
   readonly resource?: string | undefined
 }
-
-type Family = 4 | 6
 
 const addressesOf = (e: Endpoint, family: Family): readonly string[] => (family === 4 ? e.ipv4 : e.ipv6)
 
@@ -112,8 +111,9 @@ export function renderGeodnsZone (endpoints: readonly Endpoint[], opts: GeodnsZo
   }
   const records = (list: readonly Endpoint[]): Record<string, unknown> => {
     const out: Record<string, unknown> = {}
-    const a = weighted(list, 4)
-    const aaaa = weighted(list, 6)
+    // A family can fail alone: only the endpoints healthy over it give records of it.
+    const a = weighted(list.filter((e) => e.families[4]), 4)
+    const aaaa = weighted(list.filter((e) => e.families[6]), 6)
     if (a.length > 0) out.a = a
     if (aaaa.length > 0) out.aaaa = aaaa
     return out
@@ -167,16 +167,16 @@ const commentSafe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_')
  * `"192.0.2.1" => UP` or `=> DOWN` (optionally `/TTL`), with the endpoint ids as a comment.
  * gdnsd matches the key against the monitored address in its normalised text form, which
  * is the canonical form config and table validation already require. An address listed by
- * several endpoints is UP when any of them is healthy.
+ * several endpoints is UP when any of them is healthy over that address's family.
  */
 export function renderGdnsdExtfile (endpoints: readonly Endpoint[], opts: GdnsdExtfileOptions = {}): string {
   const byAddress = new Map<string, { up: boolean, ids: string[] }>()
   for (const e of endpoints) {
-    for (const a of [...e.ipv4, ...e.ipv6]) {
+    for (const [a, up] of [...e.ipv4.map((a) => [a, e.families[4]] as const), ...e.ipv6.map((a) => [a, e.families[6]] as const)]) {
       const entry = byAddress.get(a)
-      if (entry === undefined) byAddress.set(a, { up: e.healthy, ids: [e.id] })
+      if (entry === undefined) byAddress.set(a, { up, ids: [e.id] })
       else {
-        entry.up ||= e.healthy
+        entry.up ||= up
         if (!entry.ids.includes(e.id)) entry.ids.push(e.id)
       }
     }

@@ -4,8 +4,8 @@
 // consistent state, subscribers hear of every new one. Timed drains end on time by themselves.
 
 import { applyProbe, UNKNOWN, type Health, type HysteresisPolicy, type ProbeResult } from '../core/health.js'
-import { buildSnapshot, type Drain, type LivePolicy, type MirrorStatus, type Snapshot } from '../core/snapshot.js'
-import type { MirrorTable, Scheme } from '../core/types.js'
+import { buildSnapshot, healthKey, type Drain, type LivePolicy, type MirrorStatus, type Snapshot } from '../core/snapshot.js'
+import type { Family, MirrorTable, Scheme } from '../core/types.js'
 import { Listeners } from '../listeners.js'
 
 export type { Drain, Gates, MirrorStatus, Snapshot } from '../core/snapshot.js'
@@ -30,7 +30,7 @@ export class Fleet {
   readonly #listeners = new Listeners<[next: Snapshot, previous: Snapshot]>()
   #table: MirrorTable
   // Replaced, never changed in place: snapshots hold on to them.
-  #health: ReadonlyMap<string, Health> = new Map() // key: `${scheme} ${id}`
+  #health: ReadonlyMap<string, Health> = new Map() // key: healthKey(id, scheme, family)
   #master: Health = UNKNOWN
   #endpoints: ReadonlyMap<string, Health> = new Map() // DNS endpoints' health URLs, by endpoint id
   #drains: ReadonlyMap<string, Drain> = new Map()
@@ -56,7 +56,7 @@ export class Fleet {
   get master (): Health { return this.#snapshot.master }
   get known (): boolean { return this.#snapshot.known }
   get reference (): number | null { return this.#snapshot.reference }
-  health (id: string, scheme: Scheme): Health { return this.#snapshot.health(id, scheme) }
+  health (id: string, scheme: Scheme, family: Family = 4): Health { return this.#snapshot.health(id, scheme, family) }
   status (): readonly MirrorStatus[] { return this.#snapshot.mirrors }
 
   /** Called with every new snapshot (and the one it replaces); returns the unsubscribe. */
@@ -72,9 +72,10 @@ export class Fleet {
     this.#update()
   }
 
-  record (id: string, scheme: Scheme, result: ProbeResult): Health {
-    const next = applyProbe(this.health(id, scheme), result, this.#policy)
-    if (this.#table.byId.has(id)) this.#health = new Map(this.#health).set(`${scheme} ${id}`, next)
+  /** A probe of a mirror's base over one scheme, reached over one IP family (default IPv4). */
+  record (id: string, scheme: Scheme, result: ProbeResult, family: Family = 4): Health {
+    const next = applyProbe(this.#health.get(healthKey(id, scheme, family)) ?? UNKNOWN, result, this.#policy)
+    if (this.#table.byId.has(id)) this.#health = new Map(this.#health).set(healthKey(id, scheme, family), next)
     this.#update()
     return next
   }

@@ -7,6 +7,7 @@
 // downgrade is refused as 'http-status'). The timeout covers the whole chain.
 
 import { request as httpRequest, type IncomingMessage } from 'node:http'
+import type { LookupFunction } from 'node:net'
 import { request as httpsRequest } from 'node:https'
 import { performance } from 'node:perf_hooks'
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls'
@@ -40,7 +41,14 @@ interface Answer { readonly status: number, readonly location: string | null, re
 /** What a passing answer is: a canary holding a sync time, or any 2xx. */
 export type Expect = 'canary' | 'ok'
 
-export async function probe (url: string, timeoutMs: number, now: () => number = Date.now, expect: Expect = 'canary'): Promise<ProbeResult> {
+/** How to reach the host: over one IP family only (a mirror's IPv4 and IPv6 are checked apart). */
+export interface Connect {
+  readonly family?: 4 | 6
+  /** Name resolution (default: the system's); tests give loopback names both families. */
+  readonly lookup?: LookupFunction
+}
+
+export async function probe (url: string, timeoutMs: number, now: () => number = Date.now, expect: Expect = 'canary', connect: Connect = {}): Promise<ProbeResult> {
   const started = performance.now()
   const result = (failure: ProbeFailure | null, message: string | null, syncTime: number | null = null): ProbeResult => Object.freeze({
     ok: failure === null, at: now(), latencyMs: performance.now() - started, syncTime, failure, message
@@ -50,7 +58,7 @@ export async function probe (url: string, timeoutMs: number, now: () => number =
   try {
     let target = new URL(url)
     for (let hop = 0; ; hop++) {
-      const answer = await getOnce(target, deadline.signal)
+      const answer = await getOnce(target, deadline.signal, connect)
       if (REDIRECTS.has(answer.status) && answer.location !== null) {
         const next = new URL(answer.location, target)
         if (hop >= MAX_REDIRECTS) return result('http-status', `HTTP ${answer.status}: more than ${MAX_REDIRECTS} redirects`)
@@ -110,13 +118,13 @@ let tlsContext: SecureContext | undefined
 const sharedTls = (): ConnectionOptions => ({ secureContext: tlsContext ??= createSecureContext() })
 
 /** One request on its own connection (agent: false: no keep-alive, nothing left open). */
-function getOnce (url: URL, deadline: AbortSignal): Promise<Answer> {
+function getOnce (url: URL, deadline: AbortSignal, connect: Connect): Promise<Answer> {
   return new Promise((resolve, reject) => {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       reject(new ProbeError('other', `unsupported protocol ${url.protocol}`))
       return
     }
-    const options = { method: 'GET', agent: false, headers: HEADERS }
+    const options = { method: 'GET', agent: false, headers: HEADERS, ...connect }
     const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...sharedTls() }) : httpRequest(url, options)
     const fail = (err: Error): void => { req.destroy(); reject(err) }
     deadline.addEventListener('abort', () => fail(new ProbeError('timeout', 'deadline')), { once: true })

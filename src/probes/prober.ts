@@ -7,7 +7,8 @@
 import type { ProbeConfig } from '../config/schema.js'
 import type { Health, ProbeResult } from '../core/health.js'
 import { schemeOf } from '../core/table.js'
-import type { Mirror, MirrorTable, Scheme } from '../core/types.js'
+import type { Family, Mirror, MirrorTable, Scheme } from '../core/types.js'
+import { isIP, type LookupFunction } from 'node:net'
 import type { Fleet } from '../live/fleet.js'
 import { probe, type Expect } from './probe.js'
 import { probeDelay } from './schedule.js'
@@ -18,6 +19,11 @@ export interface ProbeTarget {
   /** The mirror's or endpoint's id; null for the master. */
   readonly id: string | null
   readonly scheme: Scheme
+  /**
+   * The IP family a mirror's host is reached over: each family it claims is checked on its own.
+   * Null where there is nothing to choose (an IP-literal URL, the master, an endpoint).
+   */
+  readonly family: Family | null
   readonly url: string
   /** Between probes while it passes: by tier. */
   readonly intervalMs: number
@@ -29,6 +35,8 @@ export interface EndpointTarget { readonly id: string, readonly health: string |
 export interface ProberHooks {
   /** DNS endpoints to check; those without a health URL are not probed (always healthy). */
   endpoints?: readonly EndpointTarget[]
+  /** Name resolution for probes (default: the system's); tests give a loopback name both families. */
+  lookup?: LookupFunction
   onResult?(target: ProbeTarget, result: ProbeResult, health: Health): void
   /** In [0, 1); scales the jitter. */
   random?: () => number
@@ -37,20 +45,40 @@ export interface ProberHooks {
 
 /** Identifies a target across tables: a changed URL counts as a new target. */
 function keyOf (t: ProbeTarget): string {
-  return `${t.kind} ${t.id ?? ''} ${t.scheme} ${t.url} ${t.intervalMs}`
+  return `${t.kind} ${t.id ?? ''} ${t.scheme} ${t.family ?? ''} ${t.url} ${t.intervalMs}`
 }
 
-/** The targets of one mirror (or the master, id null): one per base URL it offers. */
-export function targetsFor (id: string | null, bases: ReadonlyArray<string | null>, canary: string, intervalMs: number): ProbeTarget[] {
-  const kind = id === null ? 'master' : 'mirror'
-  return bases.filter((b): b is string => b !== null)
-    .map((base) => Object.freeze({ kind, id, scheme: schemeOf(base), url: base + canary, intervalMs }))
+/** The IP family of a URL whose host is an address literal, else null (a name to resolve). */
+export function literalFamily (url: string): Family | null {
+  const host = new URL(url).hostname
+  return isIP(host.startsWith('[') ? host.slice(1, -1) : host) === 6 ? 6 : isIP(host) === 4 ? 4 : null
 }
+
+/**
+ * The targets of one mirror (or the master, id null): one per base URL it offers and, for a
+ * host name, per IP family in `families` (a mirror's claimed families; the master's: any).
+ */
+export function targetsFor (id: string | null, bases: ReadonlyArray<string | null>, canary: string, intervalMs: number, families: readonly Family[] = []): ProbeTarget[] {
+  const kind = id === null ? 'master' : 'mirror'
+  return bases.filter((b): b is string => b !== null).flatMap((base) => {
+    const url = base + canary
+    const each = literalFamily(url) === null && families.length > 0 ? families : [null]
+    return each.map((family) => Object.freeze({ kind, id, scheme: schemeOf(base), family, url, intervalMs }))
+  })
+}
+
+/** The family a mirror target's result counts for: its own, or its address literal's (else IPv4). */
+export function familyOf (target: ProbeTarget): Family {
+  return target.family ?? literalFamily(target.url) ?? 4
+}
+
+/** The IP families a mirror says it serves. */
+const familiesOf = (m: Mirror): Family[] => [...(m.ipv4 ? [4 as const] : []), ...(m.ipv6 ? [6 as const] : [])]
 
 /** The endpoints' health URLs, checked as often as Tier-1 mirrors: DNS hands them out. */
 export function endpointTargets (endpoints: readonly EndpointTarget[], config: ProbeConfig): ProbeTarget[] {
   return endpoints.filter((e): e is EndpointTarget & { health: string } => e.health !== null)
-    .map((e) => Object.freeze({ kind: 'endpoint', id: e.id, scheme: schemeOf(e.health), url: e.health, intervalMs: config.t1IntervalMs }))
+    .map((e) => Object.freeze({ kind: 'endpoint', id: e.id, scheme: schemeOf(e.health), family: null, url: e.health, intervalMs: config.t1IntervalMs }))
 }
 
 /** The probe interval of a mirror of this tier. */
@@ -65,7 +93,7 @@ export function intervalFor (mirror: Mirror, config: ProbeConfig): number {
 export function targetsOf (table: MirrorTable, config: ProbeConfig, endpoints: readonly EndpointTarget[] = []): Map<string, ProbeTarget> {
   const all: ProbeTarget[] = []
   if (config.enabled) {
-    for (const m of table.mirrors) if (m.enabled) all.push(...targetsFor(m.id, [m.http, m.https], config.canary, intervalFor(m, config)))
+    for (const m of table.mirrors) if (m.enabled) all.push(...targetsFor(m.id, [m.http, m.https], config.canary, intervalFor(m, config), familiesOf(m)))
     all.push(...targetsFor(null, [config.master], config.canary, config.t1IntervalMs))
   }
   all.push(...endpointTargets(endpoints, config))
@@ -79,6 +107,7 @@ export class Prober {
   readonly #config: ProbeConfig
   readonly #onResult: ProberHooks['onResult']
   readonly #endpoints: readonly EndpointTarget[]
+  readonly #lookup: LookupFunction | undefined
   readonly #random: () => number
   readonly #now: () => number
   /** The targets being scheduled, and the table they came from. */
@@ -102,6 +131,7 @@ export class Prober {
     this.#config = config
     this.#onResult = hooks.onResult
     this.#endpoints = hooks.endpoints ?? []
+    this.#lookup = hooks.lookup
     this.#random = hooks.random ?? Math.random
     this.#now = hooks.now ?? Date.now
     this.firstRound = new Promise((resolve) => { this.#firstRoundDone = resolve })
@@ -130,7 +160,7 @@ export class Prober {
       const mirror = this.#fleet.table.byId.get(id)
       if (mirror === undefined) return null
       // A disabled mirror can still be checked on demand; it just gets no timer.
-      targets = targetsFor(id, [mirror.http, mirror.https], this.#config.canary, intervalFor(mirror, this.#config)).map((t) => this.#targets.get(keyOf(t)) ?? t)
+      targets = targetsFor(id, [mirror.http, mirror.https], this.#config.canary, intervalFor(mirror, this.#config), familiesOf(mirror)).map((t) => this.#targets.get(keyOf(t)) ?? t)
     }
     return await Promise.all(targets.map((t) => this.#run(t)))
   }
@@ -185,7 +215,8 @@ export class Prober {
     try {
       // Stopped while queued: leave the state as it is.
       if (this.#stopping !== null) return this.#health(target)
-      const result = await probe(target.url, this.#config.timeoutMs, this.#now, EXPECT[target.kind])
+      const connect = { ...(target.family === null ? {} : { family: target.family }), ...(this.#lookup === undefined ? {} : { lookup: this.#lookup }) }
+      const result = await probe(target.url, this.#config.timeoutMs, this.#now, EXPECT[target.kind], connect)
       const health = this.#record(target, result)
       try {
         this.#onResult?.(target, result, health)
@@ -213,13 +244,13 @@ export class Prober {
   }
 
   #record (target: ProbeTarget, result: ProbeResult): Health {
-    if (target.kind === 'mirror') return this.#fleet.record(target.id as string, target.scheme, result)
+    if (target.kind === 'mirror') return this.#fleet.record(target.id as string, target.scheme, result, familyOf(target))
     if (target.kind === 'endpoint') return this.#fleet.recordEndpoint(target.id as string, result)
     return this.#fleet.recordMaster(result)
   }
 
   #health (target: ProbeTarget): Health {
-    if (target.kind === 'mirror') return this.#fleet.health(target.id as string, target.scheme)
+    if (target.kind === 'mirror') return this.#fleet.health(target.id as string, target.scheme, familyOf(target))
     if (target.kind === 'endpoint') return this.#fleet.snapshot.endpointHealth(target.id as string)
     return this.#fleet.master
   }

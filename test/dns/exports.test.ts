@@ -20,9 +20,9 @@ import {
 
 t.setTimeout(120_000)
 
-const ep = (id: string, country: string, weight: number, ipv4: string[], ipv6: string[], healthy = true, reason: string | null = null): Endpoint => ({
+const ep = (id: string, country: string, weight: number, ipv4: readonly string[], ipv6: readonly string[], healthy = true, reason: string | null = null): Endpoint => ({
   id, kind: id.startsWith('i-') ? 'instance' : 'mirror', country, latitude: 0, longitude: 0, weight, ipv4, ipv6,
-  healthy, reason: healthy ? null : (reason ?? 'down: connect failed')
+  healthy, families: { 4: healthy, 6: healthy }, reason: healthy ? null : (reason ?? 'down: connect failed')
 })
 
 const ENDPOINTS: readonly Endpoint[] = [
@@ -324,7 +324,7 @@ t.test('gdnsd: serves only what the state file says is up, and follows an atomic
   for (const a of seen) t.ok(healthyAddresses.has(a), `${a} answered is healthy`)
 
   // Health flips: the US endpoint goes down, the Dutch one comes back.
-  const flipped = ENDPOINTS.map((e) => (e.id === 'us-1' ? { ...e, healthy: false } : e.id === 'nl-1' ? { ...e, healthy: true, reason: null } : e))
+  const flipped = ENDPOINTS.map((e) => (e.id === 'us-1' ? ep('us-1', 'US', 1000, e.ipv4, e.ipv6, false) : e.id === 'nl-1' ? ep('nl-1', 'NL', 10, e.ipv4, e.ipv6) : e))
   await writeAtomic(g.state, renderGdnsdExtfile(flipped))
   const deadline = Date.now() + 30_000
   let now = gdnsd.states()
@@ -364,4 +364,13 @@ t.test('gdnsd: a broken state file passes checkconf but is rejected when gdnsd l
     'an address gdnsd was not configured for is ignored with a warning, the rest applies')
   t.equal(stateOf(g2.states(), '192.0.2.10'), 'DOWN')
   await g2.stop()
+})
+
+t.test('a mirror whose IPv6 fails alone: its AAAA leaves the zone, its IPv4 stays; gdnsd marks only the IPv6 address DOWN', async (t) => {
+  const dual: Endpoint = { ...ep('cz-1', 'CZ', 10, ['192.0.2.60'], ['2001:db8::60']), families: { 4: true, 6: false } }
+  const zone = JSON.parse(renderGeodnsZone([dual], OPTS)) as Zone
+  t.same(zone.data.cz, { a: [['192.0.2.60', 10]] }, 'A only')
+  const state = renderGdnsdExtfile([dual])
+  t.match(state, /"192\.0\.2\.60" => UP # cz-1\n/)
+  t.match(state, /"2001:db8::60" => DOWN # cz-1\n/)
 })

@@ -11,7 +11,7 @@ export type FakeMode = 'ok' | 'slow' | 'status-404' | 'status-500' | 'garbage' |
 
 export interface FakeMirror {
   readonly port: number
-  readonly base: string            // `http://127.0.0.1:${port}/alpine/`
+  readonly base: string            // `http://127.0.0.1:${port}/alpine/` (or [::1] with host '::1')
   mode: FakeMode
   delayMs: number                  // used by 'slow' (default 10_000)
   canaryDelayMs: number            // delay before answering last-updated, outside 'slow' (default 0)
@@ -26,7 +26,9 @@ export interface FakeMirror {
 const PREFIX = '/alpine/'
 const HUGE = Buffer.alloc(100 * 1024, '1')
 
-export async function startFakeMirror (opts: { syncTime?: number, files?: Record<string, string | Buffer>, canaryDelayMs?: number } = {}): Promise<FakeMirror> {
+/** `host` and `port`: where to listen (default 127.0.0.1, any free port); a dual-stack mirror is two fakes on one port. */
+export async function startFakeMirror (opts: { syncTime?: number, files?: Record<string, string | Buffer>, canaryDelayMs?: number, host?: string, port?: number } = {}): Promise<FakeMirror> {
+  const host = opts.host ?? '127.0.0.1'
   const sockets = new Set<Socket>()
   const delays = new Set<NodeJS.Timeout>()
 
@@ -95,10 +97,10 @@ export async function startFakeMirror (opts: { syncTime?: number, files?: Record
   function listen (port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       server.once('error', reject)
-      server.listen(port, '127.0.0.1', () => {
+      server.listen(port, host, () => {
         server.off('error', reject)
         fake.port = (server.address() as { port: number }).port
-        fake.base = `http://127.0.0.1:${fake.port}${PREFIX}`
+        fake.base = `http://${host.includes(':') ? `[${host}]` : host}:${fake.port}${PREFIX}`
         resolve()
       })
     })
@@ -117,6 +119,6 @@ export async function startFakeMirror (opts: { syncTime?: number, files?: Record
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
 
-  await listen(0)
+  await listen(opts.port ?? 0)
   return fake
 }

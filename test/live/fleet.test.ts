@@ -26,7 +26,7 @@ function fleetOf (ids: string[], policy: Partial<FleetPolicy> = {}): Fleet {
 }
 
 const verdict = (fleet: Fleet, id: string): string | null => {
-  const v = fleet.status().find((s) => s.mirror.id === id)?.serving.http.volatile ?? null
+  const v = fleet.status().find((s) => s.mirror.id === id)?.serving[4].http.volatile ?? null
   return v === null ? null : `${v.code}/${v.standing ?? 'excluded'}`
 }
 
@@ -48,9 +48,9 @@ t.test('down and behind only demote; a drain excludes', async (t) => {
   fleet.record('drained', 'http', pass(NOW))
   fleet.drain('drained', null, 'maintenance')
   t.same(['fresh', 'late', 'dead', 'drained'].map((id) => verdict(fleet, id)), [null, 'stale/behind', 'down/down', 'draining/excluded'])
-  const late = fleet.status().find((s) => s.mirror.id === 'late')?.serving.http.volatile
+  const late = fleet.status().find((s) => s.mirror.id === 'late')?.serving[4].http.volatile
   t.same([late?.lagMs, late?.allowedMs], [90 * MIN, 60 * MIN], 'the lag and the bound travel with the verdict')
-  t.equal(fleet.status().find((s) => s.mirror.id === 'late')?.serving.http.versioned, null, 'within the 24 h bound for packages')
+  t.equal(fleet.status().find((s) => s.mirror.id === 'late')?.serving[4].http.versioned, null, 'within the 24 h bound for packages')
 })
 
 t.test('fail open needs evidence against the prober, not a small fleet losing mirrors', async (t) => {
@@ -120,7 +120,7 @@ t.test('a snapshot never changes once handed out; the selection epoch moves only
   fleet.record('b', 'http', fail)
   t.equal(fleet.snapshot.epoch, held.epoch + 1, 'b down: a new epoch')
   t.equal(held.health('b', 'http').state, 'up', 'the held snapshot still says what it said')
-  t.equal(held.byId.get('b')?.serving.http.volatile, null)
+  t.equal(held.byId.get('b')?.serving[4].http.volatile, null)
   fleet.drain('a', null, 'x')
   t.equal(held.byId.get('a')?.drain, null, 'drains too')
   t.same(seen, [held.epoch, held.epoch + 1, held.epoch + 2], 'subscribers hear of every snapshot')
@@ -132,8 +132,8 @@ t.test('timed drains end on time by themselves, probes or not', async (t) => {
   t.teardown(() => fleet.close())
   fleet.drain('a', NOW + 150, 'short maintenance')
   t.equal(verdict(fleet, 'a'), 'draining/excluded')
-  t.match(fleet.snapshot.byId.get('a')?.serving.http.volatile, { until: NOW + 150, reason: `drained until ${new Date(NOW + 150).toISOString()}` })
-  t.notMatch(fleet.snapshot.byId.get('a')?.serving.http.volatile?.reason ?? '', /maintenance/, 'the operator\'s note stays out of verdicts')
+  t.match(fleet.snapshot.byId.get('a')?.serving[4].http.volatile, { until: NOW + 150, reason: `drained until ${new Date(NOW + 150).toISOString()}` })
+  t.notMatch(fleet.snapshot.byId.get('a')?.serving[4].http.volatile?.reason ?? '', /maintenance/, 'the operator\'s note stays out of verdicts')
   // The fleet's timer is unref'd (it never keeps a process alive); this guard keeps the test's.
   const ended = new Promise<void>((resolve, reject) => {
     const guard = setTimeout(() => reject(new Error('the drain did not end')), 5000)

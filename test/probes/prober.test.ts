@@ -99,7 +99,7 @@ t.test('start: every enabled mirror once per scheme, and the master; firstRound 
   prober.start() // only the first call counts
   await prober.firstRound
   t.same(results.map((s) => `${s.target.id} ${s.target.scheme}`).sort(), ['a http', 'b http', 'b https', 'null http'])
-  t.same(results.find((s) => s.target.id === 'a')?.target, { kind: 'mirror', id: 'a', scheme: 'http', url: `${fakes.a!.base}last-updated`, intervalMs: 60_000 })
+  t.same(results.find((s) => s.target.id === 'a')?.target, { kind: 'mirror', id: 'a', scheme: 'http', family: null, url: `${fakes.a!.base}last-updated`, intervalMs: 60_000 })
   t.equal(fakes.off!.requests.length, 0, 'a disabled mirror is not probed')
   t.equal(fakes.a!.requests.length, 1)
   t.equal(fakes.master!.requests.length, 1)
@@ -126,11 +126,11 @@ t.test('hysteresis: down after failuresToDown failures, up after passesToUp pass
   fakes.a!.mode = 'status-500'
   t.equal(await state(), 'up', 'one failure: still up')
   t.equal(await state(), 'down', 'second failure: down')
-  t.equal(fleet.status()[0]?.serving.http.volatile?.code, 'down', 'and no longer served')
+  t.equal(fleet.status()[0]?.serving[4].http.volatile?.code, 'down', 'and no longer served')
   fakes.a!.mode = 'ok'
   t.equal(await state(), 'down', 'one pass: still down')
   t.equal(await state(), 'up', 'second pass: up')
-  t.equal(fleet.status()[0]?.serving.http.volatile, null, 'served again')
+  t.equal(fleet.status()[0]?.serving[4].http.volatile, null, 'served again')
 })
 
 t.test('a flapping mirror does not change state with every probe', async (t) => {
@@ -162,8 +162,8 @@ t.test('a stale mirror: its lag behind the master is measured', async (t) => {
   t.equal(fleet.reference, SYNC)
   t.equal(status.get('fresh')?.lagMs, 0)
   t.equal(status.get('stale')?.lagMs, 3 * HOUR)
-  t.equal(status.get('stale')?.serving.http.volatile?.code, 'stale', 'too far behind for volatile files (1 h)')
-  t.equal(status.get('stale')?.serving.http.versioned, null, 'recent enough for versioned files (24 h)')
+  t.equal(status.get('stale')?.serving[4].http.volatile?.code, 'stale', 'too far behind for volatile files (1 h)')
+  t.equal(status.get('stale')?.serving[4].http.versioned, null, 'recent enough for versioned files (24 h)')
 })
 
 t.test('latency: a moving average of successful probes', async (t) => {

@@ -27,10 +27,13 @@ export function publicReason (reason: string | null): string {
   return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason
 }
 
-function health (reply: FastifyReply, e: Endpoint): object {
-  if (e.healthy) return { id: e.id, healthy: true }
+/** The endpoint's health; for one of its addresses, over that address's IP family. */
+function health (reply: FastifyReply, e: Endpoint, address?: string): object {
+  const family = address === undefined ? null : e.ipv6.includes(address) ? 6 : 4
+  if (family === null ? e.healthy : e.families[family]) return { id: e.id, healthy: true }
   reply.code(503)
-  return { id: e.id, healthy: false, reason: publicReason(e.reason) }
+  const reason = family !== null && e.healthy ? `IPv${family} failing while the other family serves` : publicReason(e.reason)
+  return { id: e.id, healthy: false, reason }
 }
 
 export function registerDnsHealth (fastify: FastifyInstance, deps: DnsHealthDeps): void {
@@ -60,7 +63,7 @@ export function registerDnsHealth (fastify: FastifyInstance, deps: DnsHealthDeps
     if (!e.ipv4.includes(address) && !e.ipv6.includes(address)) {
       return replyError(reply, 'MG_ERR_NOT_FOUND', `Endpoint ${e.id} has no address ${address.slice(0, 64)}`)
     }
-    return health(reply, e)
+    return health(reply, e, address)
   })
 }
 
