@@ -99,6 +99,26 @@ export class Metrics {
       }
     })
     new Gauge({
+      name: 'mirrorgate_mirror_family_up',
+      help: '1 when the mirror passes its probes for this scheme over this IP family (each claimed family is checked apart), 0 when down, -1 unknown',
+      labelNames: ['mirror', 'scheme', 'family'], registers, aggregator: 'first',
+      collect () {
+        this.reset()
+        for (const s of fleet.status()) {
+          const m = s.mirror
+          if (!m.enabled) continue
+          for (const scheme of ['http', 'https'] as const) {
+            if (m[scheme] === null) continue
+            for (const family of [4, 6] as const) {
+              if (family === 4 ? !m.ipv4 : !m.ipv6) continue
+              const h = fleet.health(m.id, scheme, family)
+              this.set({ mirror: m.id, scheme, family: `ipv${family}` }, h.state === 'up' ? 1 : h.state === 'down' ? 0 : -1)
+            }
+          }
+        }
+      }
+    })
+    new Gauge({
       name: 'mirrorgate_mirror_lag_seconds', help: 'How far the mirror is behind the reference sync point', labelNames: ['mirror'], registers, aggregator: 'first',
       collect () {
         this.reset()

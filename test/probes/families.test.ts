@@ -12,6 +12,7 @@ import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import { EndpointDirectory } from '../../src/dns/endpoints.js'
 import { GeoIp } from '../../src/geoip/reader.js'
 import { Fleet } from '../../src/live/fleet.js'
+import { Metrics } from '../../src/metrics.js'
 import { Prober } from '../../src/probes/prober.js'
 import { Redirector } from '../../src/redirector.js'
 import { startFakeMirror, type FakeMirror } from '../helpers/fake-mirror.js'
@@ -77,6 +78,12 @@ t.test('a mirror whose IPv6 is down serves IPv4 clients only; DNS drops its AAAA
   const place = geoip.locate(parseIp('85.214.132.117') as Ip)
   t.ok(directory.rank(place, '85.214.132.0/24', 4).some((e) => e.id === 'a'), 'A answers may name a')
   t.notOk(directory.rank(place, '2a01:4f8::/48', 6).some((e) => e.id === 'a'), 'AAAA answers never name a')
+
+  // The metrics say which family failed.
+  const metrics = new Metrics(null, fleet, DEFAULTS.instance)
+  const text = await metrics.registry.metrics()
+  t.match(text, /mirrorgate_mirror_family_up\{mirror="a",scheme="http",family="ipv4"\} 1\n/)
+  t.match(text, /mirrorgate_mirror_family_up\{mirror="a",scheme="http",family="ipv6"\} 0\n/)
 
   // The IPv6 listener comes up: a serves IPv6 clients again at the next probe.
   const v6 = await startFakeMirror({ host: '::1', port: a.port, files: { 'x.apk': 'x' } })
