@@ -89,13 +89,15 @@ t.test('the master, a timed drain and an empty tier', async (t) => {
     mirrors: [{
       id: 'm', name: 'm', sponsor: null, tier: 'community', country: 'DE', continent: 'EU', enabled: true, state: 'draining',
       http: null, https: null, syncTime: null, lagSeconds: null, draining: { until: '2026-08-01T15:00:00.000Z' },
-      servesIndexes: false, servesPackages: false, share: 0
+      servesIndexes: false, servesPackages: false, servesFamilies: { ipv4: true, ipv6: false }, share: 0
     }]
   })
   t.match(page, /state-down">down<\/span> <span class="muted">master\.example\.org<\/span> <span class="error">tls<\/span>/)
   t.match(page, /until <time datetime="2026-08-01T15:00:00\.000Z"[^>]*>in 3 h<\/time>/)
   t.match(page, /No Tier-1 sponsor mirrors/)
   t.match(page, /not known yet/)
+  t.match(page, /title="serves IPv4">✓ IPv4</, 'each claimed family on its own')
+  t.match(page, /title="does not serve IPv6 now">✗ IPv6</)
 })
 
 t.test('the page is HTML, uncached, script-free, and escapes every value', async (t) => {

@@ -34,6 +34,8 @@ export interface MirrorView {
   readonly draining: { readonly until: string | null } | null
   readonly servesIndexes: boolean
   readonly servesPackages: boolean
+  /** Per IP family the mirror claims: whether clients of that family are sent to it. */
+  readonly servesFamilies?: Partial<Record<'ipv4' | 'ipv6', boolean>>
   readonly share: number
 }
 
@@ -220,7 +222,7 @@ function renderMirror (m: MirrorView, now: number): Html {
     <td>${when(newest(probes.map(([, p]) => p.lastCheck ?? null)), now)}</td>
     <td class="error-cell">${renderLastError(probes, now)}</td>
     <td class="num">${shareBar(m.share)}</td>
-    <td>${serves('indexes', m.servesIndexes)} ${serves('packages', m.servesPackages)}</td>
+    <td>${serves('indexes', m.servesIndexes)} ${serves('packages', m.servesPackages)}${renderFamilies(m.servesFamilies)}</td>
   </tr>`
 }
 
@@ -253,6 +255,12 @@ function renderLastError (probes: ReadonlyArray<readonly [string, ProbeView]>, n
   if (last === null) return html`<span class="muted">none</span>`
   const message = last.message === '' ? '' : html`<div class="small">${truncate(last.message, 160)}</div>`
   return html`<span class="error">${last.reason}</span> <span class="muted small">${last.scheme}, ${when(last.at, now)}</span>${message}`
+}
+
+/** IPv4 and IPv6 are checked apart: a family that fails is shown on its own. */
+function renderFamilies (families: MirrorView['servesFamilies']): Html {
+  if (families === undefined) return html``
+  return html`${Object.entries(families).map(([f, yes]) => html`<br>${serves(f === 'ipv4' ? 'IPv4' : 'IPv6', yes === true)}`)}`
 }
 
 function serves (what: string, yes: boolean): Html {
