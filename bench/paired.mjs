@@ -32,7 +32,7 @@ import {
   cpuBusy, cpuSeconds, cpuTimes, enterPrivateNetns, freePort, hasTaskset, passiveOpens, stopChildrenOnSignal, stopProcess, waitForQuiet, which
 } from './lib/proc.mjs'
 import { fmt, median, table } from './lib/stats.mjs'
-import { cacheMissPercent, mirrorgateTarget, scrapeMirrorgate } from './lib/targets.mjs'
+import { cacheMissPercent, mirrorgateTarget, scrapeMirrorgate, WARM_MISS_PERCENT, warmUp } from './lib/targets.mjs'
 import { mirrorBases, verifyTarget } from './lib/verify.mjs'
 import { buildWorkload, WORKLOAD_SEED, writeWorkloadFile } from './lib/workload.mjs'
 
@@ -43,9 +43,6 @@ const SERVER_CPU = 0
 const LOAD_CPU = 1
 /** A run is flagged when other processes (the idle partner included) used more of the server CPU. */
 const DISTURBED_PERCENT = 10
-/** Warm-up passes go on (up to MAX_WARM_PASSES) until one misses the caches less often; runs that miss more are flagged. */
-const WARM_MISS_PERCENT = 5
-const MAX_WARM_PASSES = 6
 
 const USAGE = `usage: node bench/paired.mjs --a REF [options]
   --a REF|worktree     build A, the baseline (required): a git ref, exported and built under
@@ -152,18 +149,15 @@ try {
     if (v.problems.length > 0) throw new Error(`${s.key} does not answer as expected:\n  ${v.problems.slice(0, 5).join('\n  ')}`)
     log(`  ${s.key} verify: ${v.ok}/${v.checked} sampled answers are 302 to a mirror`)
   }
-  // Warm-up: passes over the workload until one finds nearly everything in the caches. In its
-  // first seconds a fresh mirrorgate's probes (which cannot reach the mirrors from here) mark
-  // the mirrors down one by one, and each such change of the live state empties its decision
-  // cache: a single pass made then is lost, and the build warmed first measured slower.
+  // Warm-up (lib/targets.mjs): passes over the workload until one finds nearly everything in the
+  // caches. In its first seconds a fresh mirrorgate's probes mark the unreachable mirrors down
+  // one by one, each change emptying its decision cache: with a single pass each, the build
+  // warmed first measured slower.
   for (const s of sides) {
-    for (let pass = 1; ; pass++) {
-      const m0 = await scrapeMirrorgate(s.url)
-      const w = await runWrk({ url: s.url, workload: workloadFile, mode: 'keepalive', seconds: 90, connections: cfg.connections, cpu: LOAD_CPU, pin: cfg.pin, once: true })
-      const miss = cacheMissPercent(m0, await scrapeMirrorgate(s.url))
-      log(`  ${s.key} warm-up pass ${pass}: ${fmt(w.rps)} req/s, ${fmt(miss, 1)}% cache misses${w.completedOnce ? '' : ' (did not finish the pass)'}`)
-      if (miss === null || miss < WARM_MISS_PERCENT || pass === MAX_WARM_PASSES) break
-    }
+    await warmUp({
+      url: s.url, workload: workloadFile, connections: cfg.connections, cpu: LOAD_CPU, pin: cfg.pin,
+      onPass: (p) => log(`  ${s.key} warm-up pass ${p.pass}: ${fmt(p.rps)} req/s, ${fmt(p.missPercent, 1)}% cache misses${p.completed ? '' : ' (did not finish the pass)'}`)
+    })
   }
 } catch (err) {
   for (const s of sides) if (s.proc) await stopProcess(s.proc)

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // mirrorgate benchmark: the single entry point.
 //
-//   node bench/run.mjs            full run: 3 rounds, medians, half load, start-up, cluster (about 13 minutes)
-//   node bench/run.mjs --quick    smoke run: 1 short round (a few seconds)
+//   node bench/run.mjs            full run: 3 rounds, medians, half load, start-up, cluster (about 14 minutes)
+//   node bench/run.mjs --quick    smoke run: 1 short round (about a minute)
 //   node bench/run.mjs --help     every option
 //
 // HTTP: each target (bare node:http 302, mirrorgate, nginx+geoip2 when installed) runs pinned
 // to CPU 0; wrk (primary) and autocannon (secondary) run pinned to CPU 1, sending 100,000
 // distinct client addresses in X-Forwarded-For from 127.0.0.1 with an apk path mix, with
 // keep-alive and with one new connection per request. Targets alternate order every round;
-// each gets a fresh process per round. Then p99 at half of mirrorgate's saturated rate
-// (lib/halfload.mjs), mirrorgate as one process against a cluster (lib/cluster.mjs), its
-// start-up time (lib/startup.mjs) and the selection micro-benchmark (bench/core/).
+// each gets a fresh process per round, warmed (lib/targets.mjs warmUp) before it is measured.
+// Then p99 at half of mirrorgate's saturated rate (lib/halfload.mjs), mirrorgate as one
+// process against a cluster (lib/cluster.mjs), its start-up time (lib/startup.mjs) and the
+// selection micro-benchmark (bench/core/).
 // Results: a table on stdout, bench/results/latest.{json,md} and a timestamped copy.
 
 import { spawnSync } from 'node:child_process'
@@ -28,7 +29,7 @@ import {
 } from './lib/proc.mjs'
 import { fmt, fmtBytes, median, sum, table } from './lib/stats.mjs'
 import { buildRef, buildWorkingTree } from './lib/build.mjs'
-import { bareTarget, cacheMissPercent, mirrorgateTarget, nginxTarget, nginxUnavailable, scrapeMirrorgate } from './lib/targets.mjs'
+import { bareTarget, cacheMissPercent, mirrorgateTarget, nginxTarget, nginxUnavailable, scrapeMirrorgate, WARM_MISS_PERCENT, warmUp } from './lib/targets.mjs'
 import { mirrorBases, verifyTarget } from './lib/verify.mjs'
 import { measureStartup } from './lib/startup.mjs'
 import { measureCluster } from './lib/cluster.mjs'
@@ -297,6 +298,7 @@ const DISTURBED_PERCENT = 10
 const isDisturbed = (r) => (r.otherServerCpu ?? 0) > DISTURBED_PERCENT || (r.otherLoadCpu ?? 0) > DISTURBED_PERCENT
 
 const runs = []
+const warmups = []
 const verifications = {}
 
 function brief (r) {
@@ -348,6 +350,16 @@ for (let round = 0; round < cfg.rounds; round++) {
         runs.push(r)
         log(`  ${target.name.padEnd(10)} cold      wrk        ${brief(r)}${r.completedOnce ? '' : '  (did not finish the pass)'}`)
       }
+      // Warm-up, not measured (after the cold pass, which needs a fresh process): passes over the
+      // workload until one misses mirrorgate's caches less than 5% of the time, as paired.mjs
+      // does. A fresh mirrorgate's probes mark the unreachable mirrors down over its first
+      // seconds, and each change empties its decision caches, so one pass is not enough.
+      const w = await warmUp({
+        url, workload: workloadFile, connections: cfg.connections, cpu: cfg.loadCpu, pin: cfg.pin, cacheMetrics: target.name === 'mirrorgate',
+        onPass: (p) => log(`  ${target.name.padEnd(10)} warm-up   pass ${p.pass}    ${fmt(p.rps).padStart(7)} req/s` +
+          (p.missPercent === null ? '' : `  ${fmt(p.missPercent, 1)}% cache misses`) + (p.completed ? '' : '  (did not finish the pass)'))
+      })
+      warmups.push({ round, target: target.name, ...w })
       for (const mode of modes) {
         const withAc = cfg.acSeconds > 0 && (!quick || mode === 'keepalive')
         const tools = withAc ? (round % 2 === 0 ? ['wrk', 'autocannon'] : ['autocannon', 'wrk']) : ['wrk']
@@ -546,6 +558,10 @@ for (const s of summary) {
   if (s.allDisturbed) findings.push(`${s.target} ${s.mode} (${s.tool}): every run was disturbed (other processes used ${fmt(s.otherOnServerCpu)}% of the server CPU and ${fmt(s.otherOnLoadCpu)}% of the load CPU): numbers are low and noisy`)
   else if (s.runsUsed < s.runs) findings.push(`${s.target} ${s.mode} (${s.tool}): ${s.runs - s.runsUsed} of ${s.runs} runs disturbed by other processes and left out of the medians`)
   if (s.listenDrops > 0) findings.push(`${s.target} ${s.mode} (${s.tool}): ${s.listenDrops} listen-queue drops`)
+  if (s.mode !== 'cold' && s.cacheMissPercent !== null && s.cacheMissPercent >= WARM_MISS_PERCENT) findings.push(`${s.target} ${s.mode} (${s.tool}): ${fmt(s.cacheMissPercent, 1)}% cache misses (median) after the warm-up: its decision caches restarted during the runs`)
+}
+for (const w of warmups) {
+  if (!w.warm) findings.push(`${w.target}, round ${w.round + 1}: still ${fmt(w.missPercent, 1)}% cache misses after ${w.passes.length} warm-up passes`)
 }
 if (halfLoad !== null) {
   // measureHalfLoad ran exactly these two targets, so both rows are there.
@@ -583,7 +599,7 @@ for (const n of notes) log(`note: ${n}`)
 // ---- files ------------------------------------------------------------------------------
 
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-')
-const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), config: cfg, environment: env, workload: workloadStats, verifications, notes, findings, summary, runs, core, startup, halfLoad, cluster: clusterResult }
+const result = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), config: cfg, environment: env, workload: workloadStats, verifications, notes, findings, summary, runs, warmups, core, startup, halfLoad, cluster: clusterResult }
 const md = [
   `# mirrorgate benchmark, ${startedAt.toISOString()}`,
   '',

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { runWrk } from '../http/wrk.mjs'
 import { pinned, startProcess, waitUntil, which } from './proc.mjs'
 
 /** One GET with a hard timeout; resolves { status, headers }. */
@@ -95,6 +96,35 @@ export function cacheMissPercent (m0, m1) {
   return m0?.selections != null && m1?.selections != null && m1.redirects > m0.redirects
     ? Math.round(((m1.selections - m0.selections) / (m1.redirects - m0.redirects)) * 1000) / 10
     : null
+}
+
+/** Warm-up passes go on (up to MAX_WARM_PASSES) until one misses mirrorgate's caches less often, in %. */
+export const WARM_MISS_PERCENT = 5
+export const MAX_WARM_PASSES = 6
+
+/**
+ * Warms a started server before measured runs: passes over the whole workload (keep-alive,
+ * every line once, not measured) until one finds all but WARM_MISS_PERCENT of its requests in
+ * mirrorgate's caches (from its /metrics), at most MAX_WARM_PASSES. One pass is not enough: in
+ * its first seconds a fresh mirrorgate's probes, which cannot reach the real mirrors from here,
+ * mark the mirrors down one by one, and each such change of the live state empties its decision
+ * caches, so what a single pass cached is lost. With `cacheMetrics: false` (bare, nginx: no
+ * such caches or /metrics) it makes one pass. `onPass` is called after each pass.
+ * @returns {Promise<{ passes: Array<{ pass: number, rps: number, missPercent: number|null, completed: boolean, seconds: number }>, missPercent: number|null, warm: boolean }>}
+ */
+export async function warmUp ({ url, workload, connections, cpu, pin, cacheMetrics = true, onPass }) {
+  const passes = []
+  for (let pass = 1; ; pass++) {
+    const m0 = cacheMetrics ? await scrapeMirrorgate(url) : null
+    const w = await runWrk({ url, workload, mode: 'keepalive', seconds: 90, connections, cpu, pin, once: true })
+    const missPercent = cacheMetrics ? cacheMissPercent(m0, await scrapeMirrorgate(url)) : null
+    const p = { pass, rps: w.rps, missPercent, completed: w.completedOnce, seconds: w.seconds }
+    passes.push(p)
+    onPass?.(p)
+    if (missPercent === null || missPercent < WARM_MISS_PERCENT || pass === MAX_WARM_PASSES) break
+  }
+  const { missPercent } = passes[passes.length - 1]
+  return { passes, missPercent, warm: missPercent === null || missPercent < WARM_MISS_PERCENT }
 }
 
 /**
