@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { ProbeResult } from './core/health.js'
 import type { InstanceConfig } from './config/schema.js'
+import { familiesOf } from './core/table.js'
 import type { Fleet } from './live/fleet.js'
 import type { GeoIp } from './geoip/reader.js'
 
@@ -109,8 +110,7 @@ export class Metrics {
           if (!m.enabled) continue
           for (const scheme of ['http', 'https'] as const) {
             if (m[scheme] === null) continue
-            for (const family of [4, 6] as const) {
-              if (family === 4 ? !m.ipv4 : !m.ipv6) continue
+            for (const family of familiesOf(m)) {
               const h = fleet.health(m.id, scheme, family)
               this.set({ mirror: m.id, scheme, family: `ipv${family}` }, h.state === 'up' ? 1 : h.state === 'down' ? 0 : -1)
             }

@@ -3,7 +3,7 @@
 
 import { COUNTRIES } from './countries.js'
 import { fnv1a32 } from './hash.js'
-import type { Continent, Mirror, MirrorTable, Restrictions, Scheme, Tier } from './types.js'
+import type { Continent, Family, Mirror, MirrorTable, Restrictions, Scheme, Tier } from './types.js'
 
 /** A mirror as written in the table file, after validation. */
 export interface MirrorSpec {
@@ -77,4 +77,9 @@ export function schemeOf (url: string): Scheme {
 /** The URL base a client of this scheme is sent to: the same scheme, or https for http when that is all there is. */
 export function baseFor (mirror: Mirror, scheme: Scheme): string | null {
   return scheme === 'http' ? (mirror.http ?? mirror.https) : mirror.https
+}
+
+/** The IP families a mirror says it serves. */
+export function familiesOf (mirror: Mirror): Family[] {
+  return [...(mirror.ipv4 ? [4 as const] : []), ...(mirror.ipv6 ? [6 as const] : [])]
 }

@@ -143,7 +143,9 @@ export class Fleet {
   /** Ends drains whose time has come, builds the snapshot, and arms a timer for the next drain to end. */
   #build (previous: Snapshot | null): Snapshot {
     const now = this.#now()
-    this.#drains = new Map([...this.#drains].filter(([, d]) => d.until === null || d.until > now))
+    const ended = (d: Drain): boolean => d.until !== null && d.until <= now
+    // Replaced only when a drain ended: most builds follow a probe result and change no drain.
+    if ([...this.#drains.values()].some(ended)) this.#drains = new Map([...this.#drains].filter(([, d]) => !ended(d)))
     let next = Infinity
     for (const d of this.#drains.values()) if (d.until !== null) next = Math.min(next, d.until)
     clearTimeout(this.#drainTimer)

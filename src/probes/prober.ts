@@ -6,7 +6,7 @@
 
 import type { ProbeConfig } from '../config/schema.js'
 import type { Health, ProbeResult } from '../core/health.js'
-import { schemeOf } from '../core/table.js'
+import { familiesOf, schemeOf } from '../core/table.js'
 import type { Family, Mirror, MirrorTable, Scheme } from '../core/types.js'
 import { isIP, type LookupFunction } from 'node:net'
 import type { Fleet } from '../live/fleet.js'
@@ -71,9 +71,6 @@ export function targetsFor (id: string | null, bases: ReadonlyArray<string | nul
 export function familyOf (target: ProbeTarget): Family {
   return target.family ?? literalFamily(target.url) ?? 4
 }
-
-/** The IP families a mirror says it serves. */
-const familiesOf = (m: Mirror): Family[] => [...(m.ipv4 ? [4 as const] : []), ...(m.ipv6 ? [6 as const] : [])]
 
 /** The endpoints' health URLs, checked as often as Tier-1 mirrors: DNS hands them out. */
 export function endpointTargets (endpoints: readonly EndpointTarget[], config: ProbeConfig): ProbeTarget[] {

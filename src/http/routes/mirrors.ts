@@ -3,7 +3,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import type { PathClass } from '../../core/freshness.js'
-import type { Family } from '../../core/types.js'
+import { familiesOf } from '../../core/table.js'
 import type { Health } from '../../core/health.js'
 import type { Config } from '../../config/schema.js'
 import type { Fleet, MirrorStatus } from '../../live/fleet.js'
@@ -35,22 +35,19 @@ export function overallState (s: MirrorStatus): string {
   if (s.drain !== null) return 'draining'
   const probes = [s.http, s.https].filter((h): h is Health => h !== null)
   if (probes.length > 0 && probes.every((h) => h.state === 'down')) return 'down'
-  if (familiesOf(s).some((f) => s.serving[f].http.versioned?.code === 'stale' || s.serving[f].https.versioned?.code === 'stale')) return 'stale'
+  if (familiesOf(s.mirror).some((f) => s.serving[f].http.versioned?.code === 'stale' || s.serving[f].https.versioned?.code === 'stale')) return 'stale'
   if (probes.some((h) => h.state === 'up')) return 'up'
   return 'unknown'
 }
 
-/** The IP families the mirror claims. */
-const familiesOf = (s: MirrorStatus): Family[] => [...(s.mirror.ipv4 ? [4 as const] : []), ...(s.mirror.ipv6 ? [6 as const] : [])]
-
 /** Whether some client may get this class of file from the mirror now: over some family it claims (https only where offered). */
 function serves (s: MirrorStatus, cls: PathClass): boolean {
-  return s.mirror.enabled && familiesOf(s).some((f) => s.serving[f].http[cls] === null || (s.mirror.https !== null && s.serving[f].https[cls] === null))
+  return s.mirror.enabled && familiesOf(s.mirror).some((f) => s.serving[f].http[cls] === null || (s.mirror.https !== null && s.serving[f].https[cls] === null))
 }
 
 /** Per family it claims: whether it passes every check for clients of that family (up over it, not drained, within the package bound). */
 function familyView (s: MirrorStatus): Partial<Record<'ipv4' | 'ipv6', boolean>> {
-  return Object.fromEntries(familiesOf(s).map((f) => [f === 4 ? 'ipv4' : 'ipv6', s.serving[f].http.versioned === null || s.serving[f].https.versioned === null]))
+  return Object.fromEntries(familiesOf(s.mirror).map((f) => [f === 4 ? 'ipv4' : 'ipv6', s.serving[f].http.versioned === null || s.serving[f].https.versioned === null]))
 }
 
 export function mirrorsReport (deps: MirrorsDeps): object {
