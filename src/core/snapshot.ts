@@ -1,6 +1,6 @@
 // The live state as one immutable value: the table in force, what the probes know of each
 // mirror, the drains, and what follows from them: the reference sync point, each mirror's lag,
-// whether health is being ignored (fail open), and each mirror's verdict per scheme and path
+// whether health is being ignored (fail open), and each mirror's verdict per IP family, scheme and path
 // class. Built by one pure function from its inputs; its owner (src/live/fleet.ts) builds a new one
 // on every change and swaps it by reference, so a reader always sees one consistent state.
 
