@@ -3,6 +3,7 @@
 // reads and an increment, with no label hashing.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { mirrorIndex, type IndexCheck, type IndexState } from './core/coverage.js'
 import type { ProbeResult } from './core/health.js'
 import type { InstanceConfig } from './config/schema.js'
 import { familiesOf } from './core/table.js'
@@ -41,6 +42,8 @@ class Tally {
   }
 }
 
+const INDEX_STATES: readonly IndexState[] = ['current', 'behind', 'unknown', 'missing', 'failing', 'unchecked']
+
 export class Metrics {
   readonly registry = new Registry()
   readonly #requests: Tally
@@ -53,6 +56,7 @@ export class Metrics {
   readonly #offRegion: Tally
   readonly #dnsQueries: Tally
   readonly #dnsEcsQueries: Tally
+  readonly #indexChecks: Counter<'result'>
 
   /** `geoip` is null in a cluster primary, which serves no HTTP. */
   constructor (geoip: GeoIp | null, fleet: Fleet, instance: InstanceConfig) {
@@ -125,6 +129,33 @@ export class Metrics {
         for (const s of fleet.status()) if (s.mirror.enabled && s.lagMs !== null) this.set({ mirror: s.mirror.id }, s.lagMs / 1000)
       }
     })
+    this.#indexChecks = new Counter({ name: 'mirrorgate_index_checks_total', help: 'HEAD checks of index copies on mirrors by result (copy, missing, failing)', labelNames: ['result'], registers })
+    new Gauge({
+      name: 'mirrorgate_mirror_indexes',
+      help: "Followed indexes by each mirror's copy: current, behind (an older master version), unknown (not a kept version), missing (404), failing, unchecked",
+      labelNames: ['mirror', 'state'], registers, aggregator: 'first',
+      collect () {
+        this.reset()
+        const coverage = fleet.coverage
+        for (const s of fleet.status()) {
+          if (!s.mirror.enabled) continue
+          const counts = new Map<IndexState, number>(INDEX_STATES.map((st) => [st, 0]))
+          for (const dir of coverage.indexes.keys()) {
+            const st = mirrorIndex(coverage, dir, s.mirror.id).state
+            counts.set(st, (counts.get(st) ?? 0) + 1)
+          }
+          for (const [state, n] of counts) this.set({ mirror: s.mirror.id, state }, n)
+        }
+      }
+    })
+    new Gauge({
+      name: 'mirrorgate_master_index_files', help: "Files listed by the master's followed indexes (newest versions)", registers, aggregator: 'first',
+      collect () {
+        let n = 0
+        for (const h of fleet.coverage.indexes.values()) n += h.versions[0]?.count ?? 0
+        this.set(n)
+      }
+    })
     new Gauge({
       name: 'mirrorgate_fail_open', help: '1 while health is ignored: most mirrors and the master (or, without one, every mirror) fail at once', registers, aggregator: 'max',
       collect () { this.set(fleet.failOpen ? 1 : 0) }
@@ -135,6 +166,11 @@ export class Metrics {
   probe (target: { readonly kind: 'mirror' | 'master' | 'endpoint', readonly id: string | null }, result: ProbeResult): void {
     if (result.ok) this.#probeSeconds.observe({ target: target.kind }, result.latencyMs / 1000)
     else this.#probeFailures.inc({ mirror: target.id ?? 'master', reason: result.failure ?? 'other' })
+  }
+
+  /** A HEAD of one index copy on one mirror (the labels stay bounded: the result only). */
+  indexCheck (_mirror: string, _dir: string, check: IndexCheck): void {
+    this.#indexChecks.inc({ result: check.kind })
   }
 
   reload (ok: boolean): void {

@@ -8,15 +8,24 @@
 // indexes. Only when no such mirror exists for the client does the looser versioned lag
 // bound apply. Both requests rank the same candidates by the same rendezvous hash, so an
 // APKINDEX and the packages it lists come from one mirror, at one sync point.
+//
+// Where the files are known (core/coverage.ts), route() refines that per request: a package goes
+// to the first mirror in that same order whose copy of the index lists it, an index to a copy
+// within the bound (the current one, where the comparably-near group has it), and a folder a
+// mirror lacks is never sent there. Only when none of the ranked mirrors qualifies does a full
+// selection over what is known run (core/file-routing.ts); that is uncached and rare.
 
 import { LRUCache } from 'lru-cache'
 import { networkId, networkKey, type Ip } from './core/ip.js'
 import { NetworkCache } from './network-cache.js'
-import type { PathClass } from './core/freshness.js'
+import { holds, holding, indexLagMs, mirrorIndex, pathFacts, type Coverage, type PathFacts } from './core/coverage.js'
+import { findFile, lists } from './core/file-set.js'
+import { fileGate } from './core/file-routing.js'
+import type { FreshnessPolicy, PathClass } from './core/freshness.js'
 import { orderForNetwork, rankForPlace, select, type PlaceRanking, type Ranked, type Selection, type SelectionPolicy } from './core/selection.js'
 import type { Snapshot } from './core/snapshot.js'
 import { baseFor } from './core/table.js'
-import type { Client, Mirror, Place, Scheme } from './core/types.js'
+import type { Client, Mirror, MirrorTable, Place, Scheme } from './core/types.js'
 import type { GeoIp } from './geoip/reader.js'
 import type { Metrics } from './metrics.js'
 
@@ -40,8 +49,19 @@ export interface Decision {
   readonly targets: readonly Target[]
   /** Pre-rendered continent label for metrics. */
   readonly continent: string
-  /** Every target is known to be down: the fallback, where there is one, comes first. */
+  /**
+   * The fallback, where there is one, comes first: every target is known to be down, or none is
+   * known to hold a file the master's newest index lists.
+   */
   readonly lastResort: boolean
+  /** How many of the targets are the comparably-near group the choice was made from. */
+  readonly group: number
+}
+
+/** Where the live state and what is known of the files come from (the Fleet). */
+export interface LiveSource {
+  readonly snapshot: Snapshot
+  readonly coverage: Coverage
 }
 
 export interface Explanation {
@@ -49,6 +69,16 @@ export interface Explanation {
   readonly selection: Selection
   /** The class whose freshness bound the choice was made under (see the consistency rule). */
   readonly appliedClass: PathClass
+  /** What is known of the requested file, when its folder's index is followed. */
+  readonly file: FileFacts | null
+}
+
+export interface FileFacts {
+  readonly facts: PathFacts
+  /** The redirect's choice for this path (route()), best first. */
+  readonly route: Decision
+  /** Some enabled mirror is known to hold the file. */
+  readonly held: boolean
 }
 
 /** Places whose rankings are kept; a ranking costs about 20 µs to compute again. */
@@ -56,6 +86,9 @@ const PLACES_RANKED = 4096
 
 /** Distinct decisions kept for sharing; far more than a table of a few hundred mirrors yields. */
 const DECISIONS_SHARED = 100_000
+
+/** Request paths whose folder and file hash are remembered: apk asks for the same few thousand. */
+const PATHS_REMEMBERED = 10_000
 
 /** Class x scheme x family as 0..7: an index into a place's rankings, a part of a decision key. */
 function kindOf (cls: PathClass, scheme: Scheme, family: 4 | 6): number {
@@ -82,13 +115,20 @@ export class Redirector {
   /** One Target per mirror and base URL. */
   #targets = new Map<string, Target>()
   /** Where the snapshot comes from (the Fleet), and the one the caches were filled from. */
-  readonly #live: { readonly snapshot: Snapshot }
+  readonly #live: LiveSource
   #snapshot: Snapshot
+  readonly #volatileMaxLagMs: number
+  readonly #now: () => number
+  readonly #paths = new Map<string, PathFacts | null>()
+  #declaring: { table: MirrorTable, any: boolean } | null = null
 
   /** `placesRanked` bounds the per-place rankings (default PLACES_RANKED). */
-  constructor (opts: { geoip: GeoIp, live: { readonly snapshot: Snapshot }, policy: SelectionPolicy, keep: number, cacheSize: number, placesRanked?: number, metrics?: Metrics }) {
+  constructor (opts: { geoip: GeoIp, live: LiveSource, policy: SelectionPolicy, keep: number, cacheSize: number, placesRanked?: number, metrics?: Metrics,
+    freshness?: Pick<FreshnessPolicy, 'volatileMaxLagMs'>, now?: () => number }) {
     this.#geoip = opts.geoip
     this.#policy = opts.policy
+    this.#volatileMaxLagMs = opts.freshness?.volatileMaxLagMs ?? Infinity
+    this.#now = opts.now ?? Date.now
     this.#keep = opts.keep
     this.#metrics = opts.metrics ?? null
     this.#live = opts.live
@@ -139,7 +179,7 @@ export class Redirector {
     const started = performance.now()
     const client = this.client(ip, scheme, pinned)
     const selection = orderForNetwork(this.#ranking(client, cls), client.network, this.#keep)
-    const decision = this.#intern(selection.ranked, scheme, client.place.continent ?? 'unknown', selection.standing === 'down')
+    const decision = this.#intern(selection, scheme, client.place.continent ?? 'unknown', selection.standing === 'down')
     this.#metrics?.selectionSeconds.observe((performance.now() - started) / 1000)
     if (typeof key === 'number') this.#cache.set(key, decision)
     else this.#hinted.set(key, decision)
@@ -160,12 +200,15 @@ export class Redirector {
     return ranking
   }
 
-  #intern (ranked: readonly Ranked[], scheme: Scheme, continent: string, lastResort: boolean): Decision {
+  #intern (selection: Selection, scheme: Scheme, continent: string, lastResort: boolean): Decision {
+    const ranked = selection.ranked
+    let group = 0
+    while (group < ranked.length && (ranked[group] as Ranked).inGroup) group++
     // One flat string (join), not a chain of concatenations kept alive as the map's key.
-    const signature = [scheme, continent, lastResort ? '!' : '', ...ranked.map((r) => r.site.id)].join(' ')
+    const signature = [scheme, continent, lastResort ? '!' : '', group, ...ranked.map((r) => r.site.id)].join(' ')
     let decision = this.#decisions.get(signature)
     if (decision === undefined) {
-      decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r.site, scheme))), continent, lastResort })
+      decision = Object.freeze({ targets: Object.freeze(ranked.map((r) => this.#target(r.site, scheme))), continent, lastResort, group })
       // Sharing is only an economy: past the bound, start over rather than grow.
       if (this.#decisions.size >= DECISIONS_SHARED) this.#decisions.clear()
       this.#decisions.set(signature, decision)
@@ -181,12 +224,111 @@ export class Redirector {
     return t
   }
 
-  /** The full reasoning for one client and path class, uncached, for /api/v1/explain. */
-  explain (ip: Ip, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null = null): Explanation {
+  /**
+   * The targets for one request path (`rest`, below the prefix): decide(), refined by what each
+   * mirror is known to hold. Without anything known about the path, decide()'s own answer.
+   */
+  route (ip: Ip, scheme: Scheme, cls: PathClass, rest: string, pinned: PinnedRegion | null = null): Decision {
+    const decision = this.decide(ip, scheme, cls, pinned)
+    const coverage = this.#live.coverage
+    const facts = this.#facts(rest)
+    if (!this.#declares(this.#snapshot.table) && (facts === null || !coverage.indexes.has(facts.dir))) return decision
+    const pick = decision.lastResort ? -1 : this.#firstFit(decision, coverage, facts, rest)
+    if (pick === 0) return decision
+    if (pick > 0) return this.#reorder(decision, pick, coverage, facts, rest)
+    return this.#routeByFiles(ip, scheme, cls, rest, facts, pinned).route
+  }
+
+
+  /** Whether some mirror of the table declares what it carries (then every path is checked). */
+  #declares (table: MirrorTable): boolean {
+    if (this.#declaring?.table !== table) this.#declaring = { table, any: table.mirrors.some((m) => m.coverage !== null) }
+    return this.#declaring.any
+  }
+
+  #facts (rest: string): PathFacts | null {
+    let facts = this.#paths.get(rest)
+    if (facts === undefined) {
+      facts = pathFacts(rest)
+      if (this.#paths.size >= PATHS_REMEMBERED) this.#paths.clear()
+      this.#paths.set(rest, facts)
+    }
+    return facts
+  }
+
+  /**
+   * The first target that may serve this path as it is: one known to hold the file, or, for a
+   * file no index lists, one not known to lack its folder. For an index: a copy within the
+   * bound, the current one where the group has it. -1: none of the targets.
+   */
+  #firstFit (decision: Decision, coverage: Coverage, facts: PathFacts | null, rest: string): number {
+    const snapshot = this.#snapshot
+    const history = facts === null ? undefined : coverage.indexes.get(facts.dir)
+    const isIndex = history !== undefined && facts?.name === history.name
+    // A file some kept version lists, in a folder some mirror's copy is known of: mirrors known
+    // to hold it come first, so 'unknown' does not fit. With nothing checked yet, it does.
+    const listed = history !== undefined && !isIndex && (coverage.checks.get(history.dir)?.size ?? 0) > 0 &&
+      findFile(history, (facts as PathFacts).hash) >= 0
+    let inGroup = -1
+    for (let i = 0; i < decision.targets.length; i++) {
+      const id = (decision.targets[i] as Target).id
+      const mirror = snapshot.table.byId.get(id) as Mirror
+      const answer = holds(coverage, mirror, facts, rest, snapshot.byId.get(id)?.syncTime ?? null)
+      if (answer === 'no' || (answer === 'unknown' && listed)) continue
+      if (!isIndex) return i
+      let current = false
+      if (answer === 'yes') {
+        const lag = indexLagMs(coverage, (facts as PathFacts).dir, mirrorIndex(coverage, (facts as PathFacts).dir, id), this.#now())
+        if (lag !== null && lag > this.#volatileMaxLagMs) continue
+        current = lag === 0
+      }
+      if (i >= decision.group) return inGroup >= 0 ? inGroup : i
+      if (current) return i
+      if (inGroup < 0) inGroup = i
+    }
+    return inGroup
+  }
+
+  /** The decision with target `pick` first, and targets known to lack the path left out. */
+  #reorder (decision: Decision, pick: number, coverage: Coverage, facts: PathFacts | null, rest: string): Decision {
+    const snapshot = this.#snapshot
+    const first = decision.targets[pick] as Target
+    const others = decision.targets.filter((t, i) => i !== pick &&
+      holds(coverage, snapshot.table.byId.get(t.id) as Mirror, facts, rest, snapshot.byId.get(t.id)?.syncTime ?? null) !== 'no')
+    return { targets: [first, ...others], continent: decision.continent, lastResort: false, group: pick < decision.group ? decision.group : 1 }
+  }
+
+  /** The full selection for one path over what is known of the files: for route()'s rare case and explain. */
+  #routeByFiles (ip: Ip, scheme: Scheme, cls: PathClass, rest: string, facts: PathFacts | null, pinned: PinnedRegion | null): { route: Decision, selection: Selection, held: boolean } {
+    const snapshot = this.#snapshot
+    const coverage = this.#live.coverage
+    const client = this.client(ip, scheme, pinned)
+    const syncTime = (id: string): number | null => snapshot.byId.get(id)?.syncTime ?? null
+    const gate = fileGate(snapshot.gates[cls], coverage, facts, rest, syncTime, this.#volatileMaxLagMs, this.#now())
+    const selection = select(snapshot.table, client, this.#policy, gate, this.#keep)
+    const history = facts === null ? undefined : coverage.indexes.get(facts.dir)
+    const newest = history?.versions[0]
+    const inNewest = facts !== null && history !== undefined && newest !== undefined && facts.name !== history.name && lists(newest, findFile(history, facts.hash))
+    const held = selection.ranked.some((r) => holds(coverage, r.site, facts, rest, syncTime(r.site.id)) === 'yes')
+    // A file the master's newest index lists, and no mirror both live and fresh enough is known
+    // to hold it (only drained ones, or ones far behind): the fallback, in step with the master, has it.
+    const lastResort = selection.standing === 'down' || (inNewest && (selection.standing === 'behind' || selection.standing === 'drained'))
+    return { route: this.#intern(selection, scheme, client.place.continent ?? 'unknown', lastResort), selection, held }
+  }
+
+  /** The full reasoning for one client and path, uncached, for /api/v1/explain. */
+  explain (ip: Ip, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null = null, rest: string | null = null): Explanation {
     const { table, gates } = this.#current()
     const client = this.client(ip, scheme, pinned)
+    const facts = rest === null ? null : this.#facts(rest)
+    let file: FileFacts | null = null
+    if (rest !== null && facts !== null && this.#live.coverage.indexes.has(facts.dir)) {
+      const byFiles = this.#routeByFiles(ip, scheme, cls, rest, facts, pinned)
+      file = { facts, route: this.route(ip, scheme, cls, rest, pinned), held: byFiles.held }
+      return { client, selection: byFiles.selection, appliedClass: cls, file }
+    }
     const volatile = select(table, client, this.#policy, gates.volatile)
-    if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile' }
-    return { client, selection: select(table, client, this.#policy, gates.versioned), appliedClass: 'versioned' }
+    if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile', file }
+    return { client, selection: select(table, client, this.#policy, gates.versioned), appliedClass: 'versioned', file }
   }
 }

@@ -17,6 +17,8 @@ import { buildApp, type App } from './http/app.js'
 import { Metrics } from './metrics.js'
 import type { ProbeResult } from './core/health.js'
 import { Prober, type ProbeTarget } from './probes/prober.js'
+import { CopyChecker } from './indexes/copy-checker.js'
+import { MasterIndexes } from './indexes/master-indexes.js'
 import { readProbeState, StateSaver } from './probes/state-file.js'
 import { Redirector } from './redirector.js'
 import { TableSource } from './live/table-source.js'
@@ -28,6 +30,8 @@ export interface LiveState {
   readonly directory: EndpointDirectory
   readonly tables: TableSource
   readonly prober: Prober | null
+  /** The master's indexes and each mirror's copies (index-aware routing); null when off. */
+  readonly indexes: { readonly master: MasterIndexes, readonly copies: CopyChecker } | null
   readonly metrics: Metrics
   /** The text of the table in force, exactly as validated (a primary forwards it to its workers). */
   readonly tableText: string
@@ -67,6 +71,17 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
         probeListeners.emit(target, result)
       }
     })
+    : null
+  // Index-aware routing needs the master (what each sync point lists) and probes (who synced when).
+  const master = config.probes.master
+  const indexes = config.indexes.enabled && config.probes.enabled && master !== null
+    ? {
+        master: new MasterIndexes(fleet, master, config.indexes, config.probes.timeoutMs, {
+          onError: (path, reason) => log?.warn({ path, reason }, 'master index not read; what was known of it stays'),
+          onVersion: (history) => log?.debug({ path: history.path, files: history.versions[0]?.count }, 'master index version')
+        }),
+        copies: new CopyChecker(fleet, config.indexes, config.probes.timeoutMs, { onCheck: (id, dir, check) => metrics.indexCheck(id, dir, check) })
+      }
     : null
   let readyTimer: NodeJS.Timeout | undefined
   const tableListeners = new Listeners<[text: string]>()
@@ -110,6 +125,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
     get tableText () { return tableText },
     tables,
     prober,
+    indexes,
     metrics,
     onTable: (listener) => { tableListeners.add(listener) },
     onProbe: (listener) => { probeListeners.add(listener) },
@@ -122,11 +138,17 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
         readyTimer = setTimeout(() => fleet.markKnown(), config.probes.readyTimeoutMs).unref()
       }
       void exportsWriter?.start()
+      if (indexes !== null) {
+        void indexes.master.start()
+        indexes.copies.start()
+      }
     },
     async close () {
       clearTimeout(readyTimer)
       tables.close()
       exportsWriter?.stop()
+      await indexes?.master.stop()
+      await indexes?.copies.stop()
       await prober?.stop()
       fleet.close()
       await saver?.flush()
@@ -137,7 +159,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
 /** The HTTP side over a fleet: GeoIP, the redirector with its cache, the app. */
 export function createHttp (config: Config, geoip: GeoIp, fleet: Fleet, directory: EndpointDirectory, metrics: Metrics, control: Control, log: Logger | null): App {
   const redirector = new Redirector({
-    geoip, live: fleet, metrics, policy: config.selection, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
+    geoip, live: fleet, metrics, policy: config.selection, freshness: config.freshness, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
   })
   return buildApp({ config, geoip, redirector, metrics, fleet, directory, control, ...(log === null ? {} : { logger: log }) })
 }
@@ -170,6 +192,7 @@ export interface Service {
   readonly fleet: Fleet
   readonly tables: TableSource
   readonly prober: Prober | null
+  readonly indexes: LiveState['indexes']
   close (): Promise<void>
 }
 
@@ -198,6 +221,7 @@ export async function start (config: Config, log: Logger | null): Promise<Servic
     fleet: state.fleet,
     tables: state.tables,
     prober: state.prober,
+    indexes: state.indexes,
     async close () {
       app.ready = false
       await dns?.close()

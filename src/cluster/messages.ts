@@ -3,7 +3,7 @@
 
 import type { Health, ProbeResult } from '../core/health.js'
 import type { Family, Scheme } from '../core/types.js'
-import type { FleetState } from '../live/fleet.js'
+import type { CoverageChange, FleetState } from '../live/fleet.js'
 
 export type ToWorker =
   /** The whole state: sent once when a worker starts. */
@@ -16,6 +16,8 @@ export type ToWorker =
   | { readonly t: 'master', readonly result: ProbeResult }
   /** A DNS endpoint's health URL was checked (only the primary probes). */
   | { readonly t: 'endpoint', readonly id: string, readonly result: ProbeResult }
+  /** What is known of the files changed: a master index version (typed arrays: IPC is 'advanced'), or a mirror's copy. */
+  | { readonly t: 'coverage', readonly change: CoverageChange }
   | { readonly t: 'reply', readonly seq: number, readonly value?: unknown, readonly error?: { readonly code: string, readonly message: string } }
   /** Send your metrics (as prom-client JSON) for the cluster-wide exposition. */
   | { readonly t: 'collect', readonly seq: number }

@@ -25,6 +25,8 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   // has the primary accept every connection and pass it over IPC: a cost per connection that
   // apk, which opens a new connection for every request, would pay in full.
   cluster.schedulingPolicy = cluster.SCHED_NONE
+  // Structured clone, not JSON: a master index's file set travels as typed arrays.
+  cluster.setupPrimary({ serialization: 'advanced' })
   // DNS runs here, next to the endpoint health it answers from (its sockets are exclusive).
   const geoip = config.dns.enabled ? openGeoIp(config) : null
   const state = await createLiveState(config, geoip, log)
@@ -48,6 +50,8 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
     else if (target.kind === 'endpoint') broadcast({ t: 'endpoint', id: target.id as string, result })
     else broadcast({ t: 'probe', id: target.id as string, scheme: target.scheme, family: familyOf(target), result })
   })
+
+  state.fleet.onCoverage((change) => broadcast({ t: 'coverage', change }))
 
   // Cluster-wide metrics: every worker's registry plus the primary's own (probes, fleet).
   let collectSeq = 0
@@ -90,6 +94,7 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
     worker.on('message', (m: ToPrimary) => {
       if (m.t === 'ready') {
         worker.send({ t: 'state', table: state.tableText, file: config.table, fleet: state.fleet.exportState() } satisfies ToWorker)
+        for (const history of state.fleet.coverage.indexes.values()) worker.send({ t: 'coverage', change: { kind: 'index', history } } satisfies ToWorker)
         ready.add(worker)
       } else if (m.t === 'collected') {
         collecting.get(m.seq)?.(m.metrics)

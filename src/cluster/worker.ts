@@ -8,7 +8,7 @@ import type { Control } from '../live/control.js'
 import type { Health } from '../core/health.js'
 import { ERRORS, MgError, type ErrorCode } from '../errors.js'
 import { EndpointDirectory } from '../dns/endpoints.js'
-import { Fleet } from '../live/fleet.js'
+import { Fleet, type CoverageChange } from '../live/fleet.js'
 import { Metrics } from '../metrics.js'
 import { createHttp, openGeoIp } from '../service.js'
 import type { ReloadResult } from '../live/table-source.js'
@@ -63,6 +63,12 @@ class RemoteControl implements Control {
   async probeNow (id?: string): Promise<Health[] | null> { return await this.#link.call(id === undefined ? { op: 'probe' } : { op: 'probe', id }) as Health[] | null }
 }
 
+function applyCoverage (fleet: Fleet, change: CoverageChange): void {
+  if (change.kind === 'index') fleet.setIndex(change.history)
+  else if (change.kind === 'drop') fleet.dropIndex(change.dir)
+  else fleet.recordIndexCheck(change.id, change.dir, change.check)
+}
+
 export async function runWorker (config: Config, log: Logger): Promise<void> {
   const geoip = openGeoIp(config)
   const link = new PrimaryLink()
@@ -94,6 +100,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
       case 'probe': fleet.record(m.id, m.scheme, m.result, m.family); break
       case 'master': fleet.recordMaster(m.result); break
       case 'endpoint': fleet.recordEndpoint(m.id, m.result); break
+      case 'coverage': applyCoverage(fleet, m.change); break
       case 'reply': link.settle(m); break
       case 'collect':
         void metrics.registry.getMetricsAsJSON().then((json) => send({ t: 'collected', seq: m.seq, metrics: json }))

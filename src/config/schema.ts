@@ -109,6 +109,31 @@ export const CONFIG_DOCUMENT = mapping({
     /** Fail open (ignore health) when fewer than this fraction of enabled mirrors is up. */
     failOpenBelow: number(0, 1, 0.5)
   }),
+  /**
+   * Index-aware routing: the master's index files say which files each sync point holds, a
+   * HEAD of each index on each mirror says which copy it holds. Needs probes and a master.
+   */
+  indexes: section({
+    enabled: Type.Boolean({ default: true }),
+    /** List the master's folders (its directory index) to find every branch, repository and architecture. */
+    discover: Type.Boolean({ default: true }),
+    /** Globs over index paths (such as `edge/main/x86_64/APKINDEX.tar.gz`): which are followed. */
+    include: list(Type.String({ format: 'glob' }), ['**']),
+    exclude: list(Type.String({ format: 'glob' }), []),
+    /** Indexes followed besides those discovered (e.g. when the master has no directory index). */
+    paths: list(string('relative-path'), []),
+    /** Versions of each master index kept: a client's index can be this many syncs old and still be routed by file. */
+    keepVersions: integer(1, 16, 4),
+    /** The master's indexes are re-fetched (conditionally) whenever its canary moves, and at least this often. */
+    masterIntervalSeconds: seconds(1, 86400, 300),
+    discoverIntervalSeconds: seconds(1, 7 * 86400, 3600),
+    /** Every index on every mirror is checked once per cycle, one HEAD at a time, evenly spaced. */
+    cycleSeconds: seconds(1, 7 * 86400, 3600),
+    /** Never two checks of one mirror closer than this, whatever the cycle and the index count. */
+    minGapSeconds: seconds(0, 3600, 2),
+    /** An index file larger than this is refused (decompressed, the limit is 8 times it). */
+    maxIndexBytes: integer(1024, 1024 ** 3, 64 * 1024 ** 2)
+  }),
   admin: section({ token: nullable(ADMIN_TOKEN) }),
   dns: section({
     enabled: Type.Boolean({ default: false }),
@@ -152,6 +177,7 @@ type InMs<T> = T extends ReadonlyArray<infer U> ? ReadonlyArray<InMs<U>>
 export type Config = InMs<ConfigDocument> & { readonly source: string | null }
 export type InstanceConfig = Config['instance']
 export type ProbeConfig = Config['probes']
+export type IndexesConfig = Config['indexes']
 export type FreshnessConfig = Config['freshness']
 export type DnsConfig = Config['dns']
 export type DnsEndpointConfig = DnsConfig['endpoints'][number]

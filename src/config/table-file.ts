@@ -9,8 +9,11 @@ import { MgError } from '../errors.js'
 import { boolean, dnsName, fail, httpUrl, ipAddress, list, mapping, number, oneOf, string, type Where } from './validate.js'
 
 const MIRROR_KEYS = ['id', 'name', 'sponsor', 'tier', 'urls', 'country', 'latitude', 'longitude', 'asns',
-  'weight', 'families', 'restrictions', 'enabled', 'note', 'dnsNames', 'addresses']
+  'weight', 'families', 'restrictions', 'enabled', 'note', 'dnsNames', 'addresses', 'coverage']
 const RESTRICTION_KEYS = ['onlyCountries', 'onlyContinents', 'excludeCountries']
+const COVERAGE_KEYS = ['include', 'exclude']
+/** A glob below the mirror base: path characters, `*`, `**` and `?`; no leading '/'. */
+const GLOB = /^[A-Za-z0-9._~*?+@-][A-Za-z0-9._~*?+@/-]{0,199}$/
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 
 function countryCode (where: Where, field: string, v: unknown): string {
@@ -46,6 +49,15 @@ function mirrorSpec (where: Where, field: string, v: unknown): MirrorSpec {
           .map((c, i) => oneOf(where, `${field}.restrictions.onlyContinents[${i}]`, c, [...CONTINENTS] as Continent[]))
     }
   }
+  let coverage: MirrorSpec['coverage']
+  if (m.coverage !== undefined) {
+    const c = mapping(where, `${field}.coverage`, m.coverage, COVERAGE_KEYS)
+    const globs = (key: 'include' | 'exclude'): string[] => c[key] === undefined
+      ? []
+      : list(where, `${field}.coverage.${key}`, c[key], { min: 1, max: 64 })
+        .map((g, i) => string(where, `${field}.coverage.${key}[${i}]`, g, GLOB, 'must be a glob below the mirror base, such as "v3.2*/**" or "**/riscv64/**"'))
+    coverage = { include: globs('include'), exclude: globs('exclude') }
+  }
   return {
     id: string(where, `${field}.id`, m.id, ID, 'must be lowercase letters, digits and dashes (at most 63)'),
     name: string(where, `${field}.name`, m.name),
@@ -62,7 +74,8 @@ function mirrorSpec (where: Where, field: string, v: unknown): MirrorSpec {
     enabled: boolean(where, `${field}.enabled`, m.enabled),
     note: m.note === undefined ? undefined : string(where, `${field}.note`, m.note),
     dnsNames: m.dnsNames === undefined ? [] : list(where, `${field}.dnsNames`, m.dnsNames).map((n, i) => dnsName(where, `${field}.dnsNames[${i}]`, n)),
-    addresses: m.addresses === undefined ? [] : list(where, `${field}.addresses`, m.addresses).map((a, i) => ipAddress(where, `${field}.addresses[${i}]`, a))
+    addresses: m.addresses === undefined ? [] : list(where, `${field}.addresses`, m.addresses).map((a, i) => ipAddress(where, `${field}.addresses[${i}]`, a)),
+    coverage
   }
 }
 

@@ -26,11 +26,16 @@ export type ExclusionCode =
   | 'disabled' | 'scheme' | 'family'
   | 'only-countries' | 'only-continents' | 'excluded-country'
   | 'draining' | 'down' | 'stale' | 'unprobed'
+  | 'missing-file' | 'missing-index' | 'not-declared' | 'unverified'
 
-/** How far a mirror can be trusted now, best first; a mirror without a verdict is 'fresh'. */
-export type Standing = 'fresh' | 'behind' | 'unprobed' | 'down'
+/**
+ * How far a mirror can be trusted now, best first; a mirror without a verdict is 'fresh'.
+ * 'uncertain' and 'drained' come from file routing (core/file-routing.ts): not known to hold
+ * a file others are known to hold, and drained but holding a file few others do.
+ */
+export type Standing = 'fresh' | 'uncertain' | 'behind' | 'unprobed' | 'drained' | 'down'
 
-const STANDINGS: readonly Standing[] = ['fresh', 'behind', 'unprobed', 'down']
+const STANDINGS: readonly Standing[] = ['fresh', 'uncertain', 'behind', 'unprobed', 'drained', 'down']
 
 /**
  * Why a mirror is not (or not first) a choice for this client. Without a `standing` it is
@@ -214,8 +219,10 @@ const minutes = (ms: number): number => Math.round(ms / 60000)
 /** What explain says first when the group is not made of fresh mirrors. */
 const STANDING_NOTE: Readonly<Record<Standing, (groupEnd: number) => string>> = {
   fresh: () => '',
+  uncertain: () => 'no mirror that could serve this client is known to hold this file, so those not known either way serve; ',
   behind: (end) => `no live mirror within the freshness bound for this client, so the freshest (up to ${minutes(end)} min behind) serve; `,
   unprobed: () => 'no mirror known fresh for this client yet, so mirrors not yet probed serve; ',
+  drained: () => 'only drained mirrors that could serve this client hold this file: they serve it; ',
   down: () => 'every mirror that could serve this client is down: a last resort; '
 }
 

@@ -2,6 +2,7 @@
 // the edge (src/config/table-file.ts); this only derives fields and freezes.
 
 import { COUNTRIES } from './countries.js'
+import { compileCoverage, type DeclaredCoverage } from './coverage.js'
 import { fnv1a32 } from './hash.js'
 import type { Continent, Family, Mirror, MirrorTable, Restrictions, Scheme, Tier } from './types.js'
 
@@ -23,6 +24,7 @@ export interface MirrorSpec {
   readonly note?: string | undefined
   readonly dnsNames?: readonly string[] | undefined
   readonly addresses?: readonly string[] | undefined
+  readonly coverage?: Partial<DeclaredCoverage> | undefined
 }
 
 export function buildMirror (spec: MirrorSpec): Mirror {
@@ -54,6 +56,7 @@ export function buildMirror (spec: MirrorSpec): Mirror {
     enabled: spec.enabled,
     dnsNames: Object.freeze([...(spec.dnsNames ?? [])]),
     addresses: Object.freeze([...(spec.addresses ?? [])]),
+    coverage: compileCoverage(spec.coverage === undefined ? null : { include: spec.coverage.include ?? [], exclude: spec.coverage.exclude ?? [] }),
     seed: fnv1a32(spec.id)
   })
 }

@@ -33,6 +33,12 @@ export interface Site {
   readonly seed: number
 }
 
+/** What a table entry declares it carries, compiled: a path outside it is not sent there unless measured. */
+export interface CoverageRule {
+  readonly include: RegExp | null
+  readonly exclude: RegExp | null
+}
+
 /** One mirror as the selection sees it: validated, with derived fields filled in. */
 export interface Mirror extends Site {
   readonly name: string
@@ -45,6 +51,8 @@ export interface Mirror extends Site {
   readonly dnsNames: readonly string[]
   /** The mirror's IP addresses, for DNS answers; empty when it is reached only by redirect. */
   readonly addresses: readonly string[]
+  /** What it declares it carries (`coverage:` in the table); null: everything. */
+  readonly coverage: CoverageRule | null
 }
 
 export interface MirrorTable {

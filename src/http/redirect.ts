@@ -104,7 +104,7 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
       metrics.request('redirect', 400)
       return sendError(res, 'MG_ERR_BAD_REGION_HINT')
     }
-    const decision = redirector.decide(client.ip, client.scheme, cls, pinned === null ? null : { hint: hint as string, place: pinned })
+    const decision = redirector.route(client.ip, client.scheme, cls, rest, pinned === null ? null : { hint: hint as string, place: pinned })
     // Hinted requests chose their region themselves; only GeoDNS placements are measured, and
     // only by an instance that knows its own continent.
     if (pinned === null && instanceContinent !== null && decision.continent !== instanceContinent) metrics.offRegion(decision.continent)

@@ -2,7 +2,11 @@
 // master's, drains, and whether the state is known yet. Every change builds a new immutable
 // Snapshot (src/core/snapshot.ts) and swaps it in; readers take `fleet.snapshot` and see one
 // consistent state, subscribers hear of every new one. Timed drains end on time by themselves.
+// What each mirror holds (core/coverage.ts) is kept here too, as its own immutable value: it
+// changes far more often than any verdict and never invalidates a cached decision.
 
+import { EMPTY_COVERAGE, type Coverage, type IndexCheck } from '../core/coverage.js'
+import type { IndexHistory } from '../core/file-set.js'
 import { applyProbe, UNKNOWN, type Health, type HysteresisPolicy, type ProbeResult } from '../core/health.js'
 import { buildSnapshot, healthKey, type Drain, type LivePolicy, type MirrorStatus, type Snapshot } from '../core/snapshot.js'
 import type { Family, MirrorTable, Scheme } from '../core/types.js'
@@ -20,7 +24,15 @@ export interface FleetState {
   readonly drains: ReadonlyArray<readonly [string, Drain]>
   /** Whether the state is known (first probe round answered, timed out, or restored). */
   readonly known: boolean
+  /** The last check of each index on each mirror, by folder (absent in states saved before). */
+  readonly checks?: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, IndexCheck]>]>
 }
+
+/** One change to what is known of the files: a cluster primary forwards each to its workers. */
+export type CoverageChange =
+  | { readonly kind: 'index', readonly history: IndexHistory }
+  | { readonly kind: 'drop', readonly dir: string }
+  | { readonly kind: 'check', readonly id: string, readonly dir: string, readonly check: IndexCheck }
 
 export type SnapshotListener = (next: Snapshot, previous: Snapshot) => void
 
@@ -37,6 +49,8 @@ export class Fleet {
   #known: boolean
   #snapshot: Snapshot
   #drainTimer: NodeJS.Timeout | undefined
+  #coverage: Coverage = EMPTY_COVERAGE
+  readonly #coverageListeners = new Listeners<[change: CoverageChange]>()
 
   constructor (table: MirrorTable, policy: FleetPolicy, now: () => number = Date.now) {
     this.#table = table
@@ -59,6 +73,39 @@ export class Fleet {
   health (id: string, scheme: Scheme, family: Family = 4): Health { return this.#snapshot.health(id, scheme, family) }
   status (): readonly MirrorStatus[] { return this.#snapshot.mirrors }
 
+  /** What each mirror is known to hold: the master's indexes and each mirror's copies. */
+  get coverage (): Coverage { return this.#coverage }
+
+  /** Called with every change to the coverage; returns the unsubscribe. */
+  onCoverage (listener: (change: CoverageChange) => void): () => void {
+    return this.#coverageListeners.add(listener)
+  }
+
+  /** The master serves a new version of an index (the history holds it and the ones before). */
+  setIndex (history: IndexHistory): void {
+    this.#coverage = { ...this.#coverage, indexes: new Map(this.#coverage.indexes).set(history.dir, history) }
+    this.#coverageListeners.emit({ kind: 'index', history })
+  }
+
+  /** An index is no longer followed (gone from the master, or no longer configured). */
+  dropIndex (dir: string): void {
+    if (!this.#coverage.indexes.has(dir) && !this.#coverage.checks.has(dir)) return
+    const indexes = new Map(this.#coverage.indexes)
+    const checks = new Map(this.#coverage.checks)
+    indexes.delete(dir)
+    checks.delete(dir)
+    this.#coverage = { indexes, checks }
+    this.#coverageListeners.emit({ kind: 'drop', dir })
+  }
+
+  /** What a HEAD of one index on one mirror answered. */
+  recordIndexCheck (id: string, dir: string, check: IndexCheck): void {
+    if (!this.#table.byId.has(id)) return
+    const mirrors = new Map(this.#coverage.checks.get(dir)).set(id, check)
+    this.#coverage = { ...this.#coverage, checks: new Map(this.#coverage.checks).set(dir, mirrors) }
+    this.#coverageListeners.emit({ kind: 'check', id, dir, check })
+  }
+
   /** Called with every new snapshot (and the one it replaces); returns the unsubscribe. */
   subscribe (listener: SnapshotListener): () => void {
     return this.#listeners.add(listener)
@@ -69,6 +116,7 @@ export class Fleet {
     this.#table = table
     this.#health = new Map([...this.#health].filter(([key]) => inTable(table, key)))
     this.#drains = new Map([...this.#drains].filter(([id]) => table.byId.has(id)))
+    this.#coverage = { ...this.#coverage, checks: keepMirrors(this.#coverage.checks, table) }
     this.#update()
   }
 
@@ -113,7 +161,8 @@ export class Fleet {
   }
 
   exportState (): FleetState {
-    return { health: [...this.#health], master: this.#master, endpoints: [...this.#endpoints], drains: [...this.#drains], known: this.#known }
+    const checks = [...this.#coverage.checks].map(([dir, byMirror]) => [dir, [...byMirror]] as const)
+    return { health: [...this.#health], master: this.#master, endpoints: [...this.#endpoints], drains: [...this.#drains], known: this.#known, checks }
   }
 
   /**
@@ -126,6 +175,10 @@ export class Fleet {
     this.#endpoints = new Map(state.endpoints)
     this.#drains = new Map(state.drains.filter(([id]) => this.#table.byId.has(id)))
     this.#known ||= state.known
+    if (state.checks !== undefined) {
+      const checks = new Map(state.checks.map(([dir, byMirror]) => [dir, new Map(byMirror)]))
+      this.#coverage = { ...this.#coverage, checks: keepMirrors(checks, this.#table) }
+    }
     this.#update()
   }
 
@@ -158,6 +211,10 @@ export class Fleet {
 
 /** setTimeout's limit (about 24.8 days); a later end is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+
+function keepMirrors (checks: Coverage['checks'], table: MirrorTable): Coverage['checks'] {
+  return new Map([...checks].map(([dir, byMirror]) => [dir, new Map([...byMirror].filter(([id]) => table.byId.has(id)))]))
+}
 
 function inTable (table: MirrorTable, key: string): boolean {
   return table.byId.has(key.slice(key.indexOf(' ') + 1))

@@ -93,6 +93,19 @@ t.test("the schema's defaults are DEFAULTS", async (t) => {
       versionedMaxLagMs: 86_400_000,
       failOpenBelow: 0.5
     },
+    indexes: {
+      enabled: true,
+      discover: true,
+      include: ['**'],
+      exclude: [],
+      paths: [],
+      keepVersions: 4,
+      masterIntervalMs: 300_000,
+      discoverIntervalMs: 3_600_000,
+      cycleMs: 3_600_000,
+      minGapMs: 2_000,
+      maxIndexBytes: 64 * 1024 * 1024
+    },
     admin: { token: null },
     dns: {
       enabled: false,
@@ -150,7 +163,7 @@ t.test('the example file documents every key, and its commented examples are val
 
 t.test('an unknown key at each level is rejected, naming its path and the known keys', async (t) => {
   const levels = mappings(CONFIG_DOCUMENT as Node)
-  t.same(levels.map(([path]) => path), ['', 'geoip', 'instance', 'selection', 'probes', 'freshness', 'admin', 'dns', 'dns.endpoints[0]', 'exports'])
+  t.same(levels.map(([path]) => path), ['', 'geoip', 'instance', 'selection', 'probes', 'freshness', 'indexes', 'admin', 'dns', 'dns.endpoints[0]', 'exports'])
   for (const [path, schema] of levels) {
     const field = path === '' ? 'colour' : `${path}.colour`
     const doc = path === '' ? { colour: 'blue' } : docWith(path, { colour: 'blue' })

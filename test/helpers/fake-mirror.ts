@@ -3,6 +3,9 @@
 // else is 404. Modes: 'slow', 'status-404' and 'status-500' affect every path (a mirror that
 // hangs or breaks); 'garbage' and 'huge' only change what last-updated says. `canaryDelayMs`
 // holds back only the last-updated answer: probes are slow while file downloads are not.
+// Like a real mirror (rsync -a keeps mtimes, nginx answers with them): each file's
+// Last-Modified is its entry in `mtimes` (else the sync time), If-Modified-Since equal to it
+// gets a 304, and a folder path answers an autoindex-style listing of what is below it.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -17,6 +20,7 @@ export interface FakeMirror {
   canaryDelayMs: number            // delay before answering last-updated, outside 'slow' (default 0)
   syncTime: number                 // ms since epoch, served at /alpine/last-updated as Unix seconds + '\n'
   readonly files: Map<string, string | Buffer>   // path below /alpine/ -> body; other paths 404
+  readonly mtimes: Map<string, number>            // path below /alpine/ -> Last-Modified (ms); default syncTime
   readonly requests: string[]      // every request path seen, in order
   down (): Promise<void>           // stop listening (connections refused), keep the port
   up (): Promise<void>             // listen again on the same port
@@ -40,6 +44,7 @@ export async function startFakeMirror (opts: { syncTime?: number, files?: Record
     canaryDelayMs: opts.canaryDelayMs ?? 0,
     syncTime: opts.syncTime ?? Date.now(),
     files: new Map<string, string | Buffer>(Object.entries(opts.files ?? {})),
+    mtimes: new Map<string, number>(),
     requests: [] as string[],
     down,
     up,
@@ -80,18 +85,44 @@ export async function startFakeMirror (opts: { syncTime?: number, files?: Record
       send(req, res, 200, body)
       return
     }
+    if (rest !== null && (rest === '' || rest.endsWith('/'))) {
+      const listing = listingOf(rest)
+      if (listing === null) send(req, res, 404, 'not found\n')
+      else send(req, res, 200, listing)
+      return
+    }
     const file = rest === null ? undefined : fake.files.get(rest)
-    if (file === undefined) send(req, res, 404, 'not found\n')
-    else send(req, res, 200, file)
+    if (file === undefined) {
+      send(req, res, 404, 'not found\n')
+      return
+    }
+    const mtime = new Date(fake.mtimes.get(rest as string) ?? fake.syncTime).toUTCString()
+    // nginx's default (if_modified_since exact): 304 only for the very same time.
+    if (req.headers['if-modified-since'] === mtime) send(req, res, 304, '', mtime)
+    else send(req, res, 200, file, mtime)
   }
 
-  function send (req: IncomingMessage, res: ServerResponse, status: number, body: string | Buffer): void {
+  /** The child folders and files of a folder, as nginx's autoindex links them; null if empty. */
+  function listingOf (folder: string): string | null {
+    const names = new Set<string>()
+    for (const path of fake.files.keys()) {
+      if (!path.startsWith(folder)) continue
+      const rest = path.slice(folder.length)
+      const slash = rest.indexOf('/')
+      names.add(slash === -1 ? rest : rest.slice(0, slash + 1))
+    }
+    if (names.size === 0) return null
+    const links = [...names].sort().map((n) => `<a href="${encodeURIComponent(n.replace(/\/$/, ''))}${n.endsWith('/') ? '/' : ''}">${n}</a>`)
+    return `<html><head><title>Index of /alpine/${folder}</title></head><body><h1>Index of /alpine/${folder}</h1><hr><pre><a href="../">../</a>\n${links.join('\n')}\n</pre><hr></body></html>\n`
+  }
+
+  function send (req: IncomingMessage, res: ServerResponse, status: number, body: string | Buffer, lastModified = new Date(fake.syncTime).toUTCString()): void {
     res.writeHead(status, {
       'content-length': Buffer.byteLength(body),
       'content-type': 'application/octet-stream',
-      'last-modified': new Date(fake.syncTime).toUTCString()
+      'last-modified': lastModified
     })
-    res.end(req.method === 'HEAD' ? undefined : body)
+    res.end(req.method === 'HEAD' || status === 304 ? undefined : body)
   }
 
   function listen (port: number): Promise<void> {
