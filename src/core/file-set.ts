@@ -92,28 +92,34 @@ export function versionIndex (history: IndexHistory, key: string): number {
 }
 
 /**
- * The history with one more version on top (the master now serves `listed`), keeping at most
- * `keep`. The same identity as the newest gives back `previous` unchanged.
+ * The history with one more version, placed by Last-Modified among those kept (the master's
+ * new version goes on top; an older copy first met on a mirror goes where it was), keeping at
+ * most `keep`. A version already kept, or older than every kept one when `keep` are kept,
+ * gives back `previous` unchanged.
  */
 export function addVersion (previous: IndexHistory | null, path: string, identity: Identity & { etag: string | null }, listed: readonly Listed[], seenAt: number, keep = KEEP_VERSIONS): IndexHistory {
   const key = identityKey(identity)
-  if (previous !== null && previous.versions[0]?.key === key) return previous
-  // The new version's files, hashed and sorted, with their sizes.
-  const order = listed.map((f, i) => ({ hash: fileHash(f.name), i }))
-  order.sort((a, b) => a.hash - b.hash)
-  const kept = previous === null ? [] : previous.versions.slice(0, Math.max(0, keep - 1))
-  // The union: the new files, and every file an older kept version lists.
+  const before = previous?.versions ?? []
+  if (before.some((v) => v.key === key)) return previous as IndexHistory
+  let at = 0
+  while (at < before.length && identity.lastModified !== null && (before[at] as IndexVersion).lastModified !== null &&
+    ((before[at] as IndexVersion).lastModified as number) >= identity.lastModified) at++
+  if (at >= keep) return previous as IndexHistory
+  const kept = before.slice(0, Math.max(0, keep - 1))
+  // The new version's files, hashed, with their sizes.
+  const mine = new Map<number, number>()
+  for (const f of listed) mine.set(fileHash(f.name), f.size ?? 0)
+  // The union: the new files, and every file another kept version lists.
   const union = new Map<number, number>()
   if (previous !== null) {
     for (let f = 0; f < previous.files.length; f++) {
       if (kept.some((v) => lists(v, f))) union.set(previous.files[f] as number, previous.sizes[f] as number)
     }
   }
-  for (const { hash, i } of order) union.set(hash, listed[i]?.size ?? union.get(hash) ?? 0)
+  for (const [hash, size] of mine) union.set(hash, size !== 0 ? size : union.get(hash) ?? 0)
   const files = Float64Array.from(union.keys()).sort()
   const sizes = new Float64Array(files.length)
   files.forEach((h, i) => { sizes[i] = union.get(h) as number })
-  const history = { path, dir: path.slice(0, path.lastIndexOf('/') + 1), name: path.slice(path.lastIndexOf('/') + 1), files, sizes, versions: [] as IndexVersion[] }
   const bitmap = (has: (hash: number) => boolean): { listed: Uint8Array, count: number } => {
     const bits = new Uint8Array((files.length + 7) >>> 3)
     let count = 0
@@ -124,14 +130,11 @@ export function addVersion (previous: IndexHistory | null, path: string, identit
     })
     return { listed: bits, count }
   }
-  const mine = new Set(order.map((o) => o.hash))
-  history.versions.push(Object.freeze({ key, lastModified: identity.lastModified, size: identity.size, etag: identity.etag, seenAt, ...bitmap((h) => mine.has(h)) }))
-  for (const v of kept) {
-    const prev = previous as IndexHistory
-    history.versions.push(Object.freeze({ ...v, ...bitmap((h) => lists(v, findFile(prev, h))) }))
-  }
-  Object.freeze(history.versions)
-  return Object.freeze(history)
+  const added: IndexVersion = Object.freeze({ key, lastModified: identity.lastModified, size: identity.size, etag: identity.etag, seenAt, ...bitmap((h) => mine.has(h)) })
+  const rebased = kept.map((v) => Object.freeze({ ...v, ...bitmap((h) => lists(v, findFile(previous as IndexHistory, h))) }))
+  const versions = Object.freeze([...rebased.slice(0, at), added, ...rebased.slice(at)].slice(0, keep))
+  const slash = path.lastIndexOf('/')
+  return Object.freeze({ path, dir: path.slice(0, slash + 1), name: path.slice(slash + 1), files, sizes, versions })
 }
 
 /** Bytes held by a history's arrays: what the memory figures in the README count. */

@@ -125,7 +125,7 @@ export function buildApp (deps: AppDeps): App {
   })
 
   registerHealth(fastify, app, metrics, deps.fleet)
-  registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier })
+  registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier, fleet: deps.fleet })
   registerMirrors(fastify, { config, fleet: deps.fleet, traffic })
   registerStatusPage(fastify, { config, fleet: deps.fleet, traffic })
   registerDnsHealth(fastify, { directory: deps.directory })

@@ -4,14 +4,18 @@
 // is checked once per `cycleMs` and never two closer than `minGapMs`; a mirror that fails is
 // backed off. When a mirror's canary shows a new sync, its cycle starts again from the top
 // (edge and the newest branches first), at the same pace. Runs where the probes run.
+//
+// A copy older than anything this process saw the master serve (it started after the master
+// moved on) is fetched once from the first mirror found holding it, and kept as an older
+// version: that is the only way to know the files of a mirror that lags.
 
 import type { IndexesConfig } from '../config/schema.js'
 import type { IndexCheck } from '../core/coverage.js'
-import { identityKey } from '../core/file-set.js'
+import { addVersion, identityKey, type IndexHistory } from '../core/file-set.js'
 import type { Mirror } from '../core/types.js'
 import type { Fleet } from '../live/fleet.js'
 import { fetchFile, lastModifiedOf, sizeOf } from './fetch-file.js'
-import { byDemand } from './master-indexes.js'
+import { byDemand, filesOf } from './master-indexes.js'
 
 export interface CheckerHooks {
   onCheck?: (mirror: string, dir: string, check: IndexCheck) => void
@@ -50,6 +54,8 @@ export class CopyChecker {
   readonly #now: () => number
   readonly #random: () => number
   readonly #loops = new Map<string, Loop>()
+  /** Older copies already fetched (or being fetched, or failed) by `${dir} ${key}`: each is fetched once. */
+  readonly #learnt = new Set<string>()
   #stopped = false
   #unsubscribe: () => void = () => {}
 
@@ -167,7 +173,31 @@ export class CopyChecker {
     else check = { kind: 'failing', at, detail: got.ok ? `HTTP ${got.status}` : got.reason }
     loop.failures = check.kind === 'failing' ? loop.failures + 1 : 0
     if (this.#stopped) return
+    if (check.kind === 'copy' && got.ok && got.status === 200) await this.#learn(base, history, check.key, got.headers)
     this.#fleet.recordIndexCheck(loop.mirror.id, dir, check)
     this.#hooks.onCheck?.(loop.mirror.id, dir, check)
+  }
+
+  /** Fetches a copy older than every version known, once, and keeps it as an older version. */
+  async #learn (base: string, history: IndexHistory, key: string, headers: Headers): Promise<void> {
+    const lastModified = lastModifiedOf(headers)
+    const newest = history.versions[0]
+    const known = `${history.dir} ${key}`
+    if (history.versions.some((v) => v.key === key) || this.#learnt.has(known)) return
+    // Newer than the master's: the master's own fetch will bring it.
+    if (lastModified === null || newest?.lastModified == null || lastModified >= newest.lastModified) return
+    this.#learnt.add(known)
+    const got = await fetchFile(base + history.path, { method: 'GET', timeoutMs: this.#timeoutMs, maxBytes: this.#config.maxIndexBytes })
+    if (!got.ok || got.status !== 200 || identityKey({ lastModified: lastModifiedOf(got.headers), size: got.body.length }) !== key) return
+    let files
+    try {
+      files = filesOf(history.path, got.body, this.#config.maxIndexBytes)
+    } catch {
+      return
+    }
+    const current = this.#fleet.coverage.indexes.get(history.dir)
+    if (current === undefined || this.#stopped) return
+    const next = addVersion(current, current.path, { lastModified, size: got.body.length, etag: got.headers.get('etag') }, files, this.#now(), this.#config.keepVersions)
+    if (next !== current) this.#fleet.setIndex(next)
   }
 }

@@ -99,17 +99,24 @@ export class MasterIndexes {
   /** Lists the master's folders for branches, repositories and architectures. */
   async discover (): Promise<readonly string[]> {
     const found = new Set(this.#config.paths)
+    let failed = false
+    const list = async (folder: string): Promise<string[]> => {
+      const names = await this.#list(folder)
+      if (names === null) failed = true
+      return names ?? []
+    }
     if (this.#config.discover) {
-      for (const branch of (await this.#list('')).filter((b) => BRANCH.test(b))) {
-        for (const repo of await this.#list(`${branch}/`)) {
+      for (const branch of (await list('')).filter((b) => BRANCH.test(b))) {
+        for (const repo of await list(`${branch}/`)) {
           const file = repo === 'releases' ? RELEASES : APKINDEX
-          for (const arch of await this.#list(`${branch}/${repo}/`)) found.add(`${branch}/${repo}/${arch}/${file}`)
+          for (const arch of await list(`${branch}/${repo}/`)) found.add(`${branch}/${repo}/${arch}/${file}`)
         }
       }
     }
+    // A listing that failed (the root, or one branch's) finds nothing below it: keep what was
+    // known rather than forget it. An index really gone is dropped on its 404 meanwhile.
+    if (failed) for (const p of this.#paths) found.add(p)
     const paths = [...found].filter((p) => this.#include.some((g) => g.test(p)) && !this.#exclude.some((g) => g.test(p)))
-    // A listing that failed finds nothing: keep what was known rather than forget it.
-    if (paths.length === 0 && this.#paths.length > 0) return this.#paths
     const kept = new Set(paths.map(dirOf))
     for (const dir of this.#fleet.coverage.indexes.keys()) if (!kept.has(dir)) this.#fleet.dropIndex(dir)
     this.#paths = paths.sort(byDemand)
@@ -134,17 +141,20 @@ export class MasterIndexes {
     return this.#running
   }
 
-  async #list (folder: string): Promise<string[]> {
+  /** The folders a listing links to; null when the listing failed. */
+  async #list (folder: string): Promise<string[] | null> {
     const got = await fetchFile(this.#master + folder, { method: 'GET', timeoutMs: this.#timeoutMs, maxBytes: 4 * 1024 * 1024 })
     if (!got.ok || got.status !== 200) {
       this.#hooks.onError?.(folder === '' ? '/' : folder, got.ok ? `HTTP ${got.status}` : got.reason)
-      return []
+      return null
     }
     return listedFolders(got.body.toString('utf8'))
   }
 
   async #fetch (path: string): Promise<void> {
-    const known = this.#validators.get(path)
+    // Conditional only while the coverage holds what those validators stand for: an index
+    // dropped (no longer listed, say) and back unchanged must be fetched whole, not 304'd away.
+    const known = this.#fleet.coverage.indexes.get(dirOf(path))?.path === path ? this.#validators.get(path) : undefined
     const conditional: Record<string, string> = {}
     if (known?.etag != null) conditional['if-none-match'] = known.etag
     if (known?.lastModified != null) conditional['if-modified-since'] = known.lastModified

@@ -3,14 +3,17 @@
 import type { FastifyInstance } from 'fastify'
 import { formatIp, parseIp } from '../../core/ip.js'
 import { parseTarget } from '../../core/request-path.js'
-import type { Scheme } from '../../core/types.js'
+import type { Client, Scheme } from '../../core/types.js'
 import type { Config } from '../../config/schema.js'
 import { MgError } from '../../errors.js'
 import type { GeoIp } from '../../geoip/reader.js'
-import type { PinnedRegion, Redirector } from '../../redirector.js'
+import type { Decision, PinnedRegion, Redirector } from '../../redirector.js'
 import { regionPlace } from '../../core/regions.js'
-import { baseOf } from '../../core/selection.js'
+import { baseOf, type Selection } from '../../core/selection.js'
 import type { PathClassifier } from '../../core/freshness.js'
+import { holding, type Holds, type IndexState, type PathFacts } from '../../core/coverage.js'
+import { findFile, lists } from '../../core/file-set.js'
+import type { Fleet } from '../../live/fleet.js'
 import type { TrustedProxies } from '../client-address.js'
 
 export const ATTRIBUTION = 'IP geolocation by DB-IP (https://db-ip.com), licensed CC BY 4.0, when the embedded database is used'
@@ -22,6 +25,95 @@ interface ExplainDeps {
   readonly geoip: GeoIp
   readonly proxies: TrustedProxies
   readonly classifier: PathClassifier
+  /** What each mirror is known to hold, and its sync time: the answer's file section. */
+  readonly fleet: Pick<Fleet, 'coverage' | 'snapshot'>
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
+
+/** One enabled mirror's holding of the requested file, as the answer shows it. */
+interface MirrorHolding {
+  readonly id: string
+  readonly holds: Holds
+  readonly basis: 'measured' | 'declared' | 'none'
+  readonly index: { readonly state: IndexState, readonly versionsBehind: number | null, readonly checkedAt: string | null } | null
+}
+
+/** What is known of the requested file: the master's indexes, and each enabled mirror's holding. */
+function fileSection (fleet: ExplainDeps['fleet'], facts: PathFacts, rest: string): {
+  folder: string, name: string, isIndex: boolean, listedByMaster: boolean, inNewest: boolean, held: boolean, note: string | null, mirrors: MirrorHolding[]
+} {
+  const { coverage, snapshot } = fleet
+  const history = coverage.indexes.get(facts.dir)
+  const isIndex = history !== undefined && facts.name === history.name
+  const file = history === undefined || isIndex ? -1 : findFile(history, facts.hash)
+  const newest = history?.versions[0]
+  const mirrors = snapshot.table.mirrors.filter((m) => m.enabled).map((m): MirrorHolding => {
+    const h = holding(coverage, m, facts, rest, snapshot.byId.get(m.id)?.syncTime ?? null)
+    const index = h.index === null ? null : { state: h.index.state, versionsBehind: h.index.version, checkedAt: iso(h.index.check?.at) }
+    return { id: m.id, holds: h.holds, basis: h.basis, index }
+  })
+  // Counted over every enabled mirror, not only those this client may use: a file no mirror
+  // holds is a different problem from a client whose mirrors do not.
+  const held = mirrors.some((m) => m.holds === 'yes')
+  return {
+    folder: facts.dir,
+    name: facts.name,
+    isIndex,
+    listedByMaster: isIndex || file >= 0,
+    inNewest: isIndex || (newest !== undefined && lists(newest, file)),
+    held,
+    note: held ? null : 'no mirror is known to hold this file',
+    mirrors
+  }
+}
+
+type FileView = ReturnType<typeof fileSection>
+
+/** Why route() put this mirror first, from what is known of its holding of the file. */
+function mirrorReason (file: FileView, id: string, groupReason: string): string {
+  const m = file.mirrors.find((x) => x.id === id)
+  const order = 'the first mirror in this network\'s order'
+  if (m === undefined) return groupReason
+  if (file.isIndex) {
+    if (m.holds !== 'yes') return `${order} not known to lack this index (its copy is not checked yet)`
+    return m.index?.versionsBehind === 0
+      ? `${order} whose copy of this index is the master's newest`
+      : `${order} whose copy of this index is within the bound for indexes (${m.index?.versionsBehind ?? '?'} version(s) behind)`
+  }
+  if (m.holds === 'yes') return `${order} whose copy of the index lists this file`
+  if (!file.listedByMaster) return `no kept version of the master's index lists this file: ${order} not known to lack its folder`
+  return file.held
+    ? `${order} not known to lack this file (mirrors known to hold it cannot serve this client)`
+    : `no mirror is known to hold this file: ${order} not known to lack it`
+}
+
+interface Choice { readonly mirror: string | null, readonly location: string | null, readonly reason: string }
+
+const ALL_DOWN = 'every mirror that could serve this client is down: the configured fallback first'
+
+function fallbackChoice (fallback: string | null, suffix: string, reason: string): Choice {
+  return fallback !== null ? { mirror: null, location: fallback + suffix, reason } : { mirror: null, location: null, reason: 'no eligible mirror and no fallback: 503' }
+}
+
+/** Where the redirect goes when nothing is known of the path's files: decide()'s choice. */
+function plainChoice (selection: Selection, client: Client, fallback: string | null, suffix: string): Choice {
+  // As the redirect does: known-dead mirrors come after the fallback.
+  const first = selection.standing === 'down' && fallback !== null ? undefined : selection.ranked[0]
+  if (first !== undefined) return { mirror: first.site.id, location: baseOf(first, client) + suffix, reason: selection.groupReason }
+  return fallbackChoice(fallback, suffix, selection.ranked.length > 0 ? ALL_DOWN : 'no eligible mirror: the configured fallback')
+}
+
+/** Where the redirect goes when the path's folder is followed: route()'s choice, as redirect.ts reads it. */
+function fileChoice (route: Decision, file: FileView, selection: Selection, fallback: string | null, suffix: string): Choice {
+  const top = route.targets[0]
+  if (top === undefined) return fallbackChoice(fallback, suffix, 'no mirror may serve this file to this client: the configured fallback')
+  const why = selection.standing === 'down'
+    ? ALL_DOWN
+    : 'the master\'s newest index lists this file and no mirror both live and fresh enough is known to hold it: the configured fallback, in step with the master, first'
+  if (route.lastResort && fallback !== null) return fallbackChoice(fallback, suffix, why)
+  const reason = mirrorReason(file, top.id, selection.groupReason)
+  return { mirror: top.id, location: top.base + suffix, reason: route.lastResort ? `a last resort, there being no fallback: ${reason}` : reason }
 }
 
 function param (q: Record<string, unknown>, name: string): string | undefined {
@@ -72,9 +164,11 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
       pinned = { hint, place }
     }
     const cls = deps.classifier.classify(target.rest)
-    const { client, selection, appliedClass } = redirector.explain(ip, scheme, cls, pinned)
-    // As the redirect does: known-dead mirrors come after the fallback.
-    const first = selection.standing === 'down' && config.fallback !== null ? undefined : selection.ranked[0]
+    const { client, selection, appliedClass, file } = redirector.explain(ip, scheme, cls, pinned, target.rest)
+    const fileView = file === null ? null : fileSection(deps.fleet, file.facts, target.rest)
+    const choice = file !== null && fileView !== null
+      ? fileChoice(file.route, fileView, selection, config.fallback, suffix)
+      : plainChoice(selection, client, config.fallback, suffix)
     reply.header('Cache-Control', 'no-store')
     return {
       instance: config.instance,
@@ -84,15 +178,9 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
       freshnessApplied: appliedClass,
       // fresh, behind (no mirror within the bound: the freshest serve), unprobed, or down (a last resort).
       standing: selection.standing,
-      choice: first !== undefined
-        ? { mirror: first.site.id, location: baseOf(first, client) + suffix, reason: selection.groupReason }
-        : config.fallback !== null
-          ? {
-              mirror: null,
-              location: config.fallback + suffix,
-              reason: selection.ranked.length > 0 ? 'every mirror that could serve this client is down: the configured fallback first' : 'no eligible mirror: the configured fallback'
-            }
-          : { mirror: null, location: null, reason: 'no eligible mirror and no fallback: 503' },
+      choice,
+      // Only when the path's folder has a followed index: what is known of this very file.
+      ...(fileView === null ? {} : { file: fileView }),
       ranked: selection.ranked.map((r, i) => ({
         rank: i + 1,
         id: r.site.id,
@@ -109,7 +197,8 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
           ? `in the chosen group; weighted rendezvous score ${r.score.toFixed(4)} for ${client.network}`
           : `alternative: ${r.sameCountry ? 'same country, ' : ''}${Math.round(r.distanceKm)} km away`
       })),
-      excluded: selection.excluded.map((e) => ({ id: e.site.id, name: e.site.name, code: e.code, reason: e.reason })),
+      // A standing: only demoted (serves when nothing better is left); null: excluded outright.
+      excluded: selection.excluded.map((e) => ({ id: e.site.id, name: e.site.name, code: e.code, standing: e.standing ?? null, reason: e.reason })),
       databases: deps.geoip.databases.map((d) => ({ type: d.type, ipVersion: d.ipVersion, builtAt: d.builtAt })),
       attribution: ATTRIBUTION
     }

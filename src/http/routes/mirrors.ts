@@ -2,6 +2,8 @@
 // no contacts, no drain reasons, no admin data.
 
 import type { FastifyInstance } from 'fastify'
+import { mirrorIndex, type Coverage, type IndexState } from '../../core/coverage.js'
+import type { CoverageRule, Mirror } from '../../core/types.js'
 import type { PathClass } from '../../core/freshness.js'
 import { familiesOf } from '../../core/table.js'
 import type { Health } from '../../core/health.js'
@@ -50,9 +52,53 @@ function familyView (s: MirrorStatus): Partial<Record<'ipv4' | 'ipv6', boolean>>
   return Object.fromEntries(familiesOf(s.mirror).map((f) => [f === 4 ? 'ipv4' : 'ipv6', s.serving[f].http.versioned === null || s.serving[f].https.versioned === null]))
 }
 
+/** Every state a mirror's copy of an index can be in, in the order reports count them. */
+export const INDEX_STATES: readonly IndexState[] = ['current', 'behind', 'unknown', 'missing', 'failing', 'unchecked']
+
+/**
+ * What the table declares a mirror carries. Core keeps only the compiled RegExps, so their
+ * sources are shown (`syntax` says so, and will say 'glob' once the rule keeps its globs).
+ */
+function declaredView (rule: CoverageRule | null): { include: string[], exclude: string[], syntax: 'glob' | 'regexp' } | null {
+  if (rule === null) return null
+  const sources = (re: RegExp | null): string[] => (re === null ? [] : [re.source])
+  return { include: sources(rule.include), exclude: sources(rule.exclude), syntax: 'regexp' }
+}
+
+/**
+ * One mirror's copy of every followed index, by folder, with the states counted. A HEAD that
+ * told which copy it has (or that it has none) is a measurement, and overrides the declaration.
+ */
+function coverageView (coverage: Coverage, folders: readonly string[], mirror: Mirror): object {
+  const counts = Object.fromEntries(INDEX_STATES.map((st) => [st, 0])) as Record<IndexState, number>
+  const states = folders.map((dir) => [dir, mirrorIndex(coverage, dir, mirror.id).state] as const)
+  for (const [, st] of states) counts[st]++
+  const measured = counts.current + counts.behind + counts.missing > 0
+  return {
+    basis: measured ? 'measured' : mirror.coverage !== null ? 'declared' : 'none',
+    declared: declaredView(mirror.coverage),
+    counts,
+    indexes: Object.fromEntries(states)
+  }
+}
+
+/** The master's followed indexes in three numbers: how many, the files their newest versions list, and the newest change. */
+function indexesView (coverage: Coverage): object {
+  let files = 0
+  let newest: number | null = null
+  for (const h of coverage.indexes.values()) {
+    const v = h.versions[0]
+    files += v?.count ?? 0
+    if (v?.lastModified != null && (newest === null || v.lastModified > newest)) newest = v.lastModified
+  }
+  return { followed: coverage.indexes.size, files, lastModified: iso(newest) }
+}
+
 export function mirrorsReport (deps: MirrorsDeps): object {
   const { fleet } = deps
   const shares = deps.traffic.shares()
+  const coverage = fleet.coverage
+  const folders = [...coverage.indexes.keys()].sort()
   return {
     instance: deps.config.instance,
     generatedAt: new Date().toISOString(),
@@ -60,6 +106,7 @@ export function mirrorsReport (deps: MirrorsDeps): object {
     referenceSyncTime: iso(fleet.reference),
     master: deps.config.probes.master === null ? null : { url: deps.config.probes.master, ...probeView(fleet.master), syncTime: iso(fleet.master.syncTime) },
     failOpen: fleet.failOpen,
+    indexes: indexesView(coverage),
     mirrors: fleet.status().map((s) => ({
       id: s.mirror.id,
       name: s.mirror.name,
@@ -77,7 +124,8 @@ export function mirrorsReport (deps: MirrorsDeps): object {
       servesIndexes: serves(s, 'volatile'),
       servesPackages: serves(s, 'versioned'),
       servesFamilies: familyView(s),
-      share: Math.round((shares.get(s.mirror.id) ?? 0) * 10000) / 10000
+      share: Math.round((shares.get(s.mirror.id) ?? 0) * 10000) / 10000,
+      coverage: coverageView(coverage, folders, s.mirror)
     }))
   }
 }
