@@ -37,6 +37,17 @@ export interface MirrorView {
   /** Per IP family the mirror claims: whether clients of that family are sent to it. */
   readonly servesFamilies?: Partial<Record<'ipv4' | 'ipv6', boolean>>
   readonly share: number
+  /** Each followed index's copy on this mirror (absent from reports made before coverage). */
+  readonly coverage?: CoverageView
+}
+
+export interface CoverageView {
+  /** measured (some index HEAD told), declared (the table's `coverage:`), or none. */
+  readonly basis: string
+  readonly declared: { readonly include: readonly string[], readonly exclude: readonly string[], readonly syntax: string } | null
+  readonly counts: Readonly<Record<string, number>>
+  /** Folder (`v3.22/main/x86_64/`) to state. */
+  readonly indexes: Readonly<Record<string, string>>
 }
 
 export interface StatusReport {
@@ -46,6 +57,8 @@ export interface StatusReport {
   readonly referenceSyncTime: string | null
   readonly master: (ProbeView & { readonly syncTime: string | null }) | null
   readonly failOpen: boolean
+  /** The master's followed indexes; absent or none followed: no coverage matrix. */
+  readonly indexes?: { readonly followed: number, readonly files: number, readonly lastModified: string | null }
   readonly mirrors: readonly MirrorView[]
 }
 
@@ -141,6 +154,7 @@ function renderHeader (r: StatusReport, now: number): Html {
     <div><dt>Mirror table</dt><dd>version ${r.tableVersion}</dd></div>
     <div><dt>Reference sync</dt><dd>${when(r.referenceSyncTime, now, 'not known yet')}</dd></div>
     <div><dt>Master</dt><dd>${master}</dd></div>
+    ${r.indexes === undefined || r.indexes.followed === 0 ? '' : html`<div><dt>Indexes followed</dt><dd>${r.indexes.followed} <span class="muted">· ${r.indexes.files} files</span></dd></div>`}
     <div><dt>Generated</dt><dd>${when(r.generatedAt, now)}</dd></div>
   </dl>
 </header>`
@@ -274,6 +288,106 @@ function shareBar (share: number): Html {
   return html`<span class="share">${percent(share)}<span class="bar" aria-hidden="true"><span style="width: ${pct.toFixed(1)}%"></span></span></span>`
 }
 
+// --- The coverage matrix: mirrors by branch and architecture ---
+
+/** How each state of a mirror's index copy is shown: a mark (the text alternative to its colour) and words. */
+const INDEX_MARKS: Readonly<Record<string, { readonly mark: string, readonly words: string }>> = {
+  current: { mark: '✓', words: 'current: the master\'s newest index' },
+  behind: { mark: '!', words: 'behind: an older index the master served before' },
+  unknown: { mark: '?', words: 'unknown: a copy the master has not served lately' },
+  missing: { mark: '–', words: 'missing: the index answers 404, the folder is not carried' },
+  failing: { mark: '✗', words: 'failing: the check got no answer' },
+  unchecked: { mark: '', words: 'not checked yet' }
+}
+
+/** Worst first: a cell shows the worst state among its repositories (its title lists each). */
+const SEVERITY = ['failing', 'behind', 'unknown', 'missing', 'unchecked', 'current'] as const
+
+interface Folder { readonly branch: string, readonly repo: string, readonly arch: string }
+
+/** `v3.22/main/x86_64/` as branch, repository and architecture. */
+function folderOf (dir: string): Folder {
+  const parts = dir.split('/').filter((p) => p !== '')
+  if (parts.length < 2) return { branch: parts[0] ?? '/', repo: '', arch: '' }
+  return { branch: parts[0] as string, repo: parts.slice(1, -1).join('/'), arch: parts[parts.length - 1] as string }
+}
+
+/** edge first, then releases newest first (v3.23 before v3.9), then anything else by name. */
+function compareBranches (a: string, b: string): number {
+  const rank = (x: string): [number, number, number] => {
+    if (x === 'edge') return [0, 0, 0]
+    const m = /^v(\d+)\.(\d+)/.exec(x)
+    return m === null ? [2, 0, 0] : [1, -Number(m[1]), -Number(m[2])]
+  }
+  const [ra, rb] = [rank(a), rank(b)]
+  return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || a.localeCompare(b, 'en')
+}
+
+function indexState (state: string | undefined): string {
+  return state !== undefined && Object.hasOwn(INDEX_MARKS, state) ? state : 'unchecked'
+}
+
+/** The worst of the repositories' states, and each repository's, for the title. */
+function cellOf (m: MirrorView, dirs: readonly string[]): { state: string, detail: string } {
+  const states = dirs.map((dir) => [folderOf(dir).repo, indexState(m.coverage?.indexes[dir])] as const)
+  const state = SEVERITY.find((s) => states.some(([, st]) => st === s)) ?? 'unchecked'
+  return { state, detail: states.map(([repo, st]) => `${repo === '' ? 'index' : repo}: ${st === 'unchecked' ? 'not checked yet' : st}`).join('; ') }
+}
+
+function mark (state: string): Html {
+  return html`<span class="mark idx-${state}" aria-hidden="true">${INDEX_MARKS[state]?.mark ?? ''}</span>`
+}
+
+/** Measured or declared, in words, with what the table declares on hover. */
+function basisCell (c: CoverageView | undefined): Html {
+  const basis = c?.basis ?? 'none'
+  const declared = c?.declared == null
+    ? 'the table declares nothing: everything'
+    : `the table declares: include ${c.declared.include.join(', ') || 'everything'}; exclude ${c.declared.exclude.join(', ') || 'nothing'}`
+  const words = basis === 'measured' ? 'measured' : basis === 'declared' ? 'declared' : 'not known'
+  return html`<td class="basis basis-${basis}" title="${declared}">${words}</td>`
+}
+
+function renderCoverage (r: StatusReport): Html {
+  if ((r.indexes?.followed ?? 0) === 0) return html``
+  const mirrors = r.mirrors.filter((m) => m.enabled && m.coverage !== undefined)
+    .sort((a, b) => Number(b.tier === 't1') - Number(a.tier === 't1') || a.name.localeCompare(b.name, 'en'))
+  if (mirrors.length === 0) return html``
+  const dirs = [...new Set(mirrors.flatMap((m) => Object.keys(m.coverage?.indexes ?? {})))]
+  // Branch -> architecture -> the folders (one per repository) in that cell.
+  const grid = new Map<string, Map<string, string[]>>()
+  for (const dir of dirs) {
+    const { branch, arch } = folderOf(dir)
+    let arches = grid.get(branch)
+    if (arches === undefined) grid.set(branch, arches = new Map())
+    arches.set(arch, [...(arches.get(arch) ?? []), dir].sort())
+  }
+  const columns = [...grid].sort(([a], [b]) => compareBranches(a, b))
+    .map(([branch, arches]) => ({ branch, arches: [...arches].sort(([a], [b]) => a.localeCompare(b, 'en')) }))
+  const rows = mirrors.map((m) => html`<tr data-mirror="${m.id}">
+    <th scope="row">${m.name}</th>
+    ${basisCell(m.coverage)}
+    ${columns.flatMap(({ branch, arches }) => arches.map(([arch, ds]) => {
+      const { state, detail } = cellOf(m, ds)
+      return html`<td class="cell idx-cell-${state}" data-branch="${branch}" data-arch="${arch}" title="${branch} ${arch} · ${detail}">${mark(state)}<span class="sr">${state}: ${detail}</span></td>`
+    }))}
+  </tr>`)
+  const legend = SEVERITY.slice().reverse().map((s) => html`<li>${mark(s)} ${INDEX_MARKS[s]?.words ?? s}</li>`)
+  return html`<section id="coverage" aria-labelledby="coverage-title">
+  <h2 id="coverage-title">Which mirrors carry which repositories <span class="muted">· ${r.indexes?.followed ?? 0} indexes followed</span></h2>
+  <p class="muted">Each mark is one branch and architecture: the worst of its repositories' index copies, as a HEAD of each index on the mirror finds it (hover for each repository). Measured overrides declared: where a mirror's indexes have been checked, what the mirror table declares it carries no longer counts.</p>
+  <ul class="legend" aria-label="Legend">${legend}</ul>
+  <div class="scroll"><table class="matrix">
+    <colgroup span="2"></colgroup>${columns.map((c) => html`<colgroup span="${c.arches.length}"></colgroup>`)}
+    <thead>
+      <tr><th scope="col" rowspan="2">Mirror</th><th scope="col" rowspan="2">Coverage</th>${columns.map((c) => html`<th scope="colgroup" colspan="${c.arches.length}" class="branch">${c.branch}</th>`)}</tr>
+      <tr>${columns.flatMap((c) => c.arches.map(([arch]) => html`<th scope="col" class="arch"><span>${arch}</span></th>`))}</tr>
+    </thead>
+    <tbody>${rows}</tbody>
+  </table></div>
+</section>`
+}
+
 function renderFooter (): Html {
   // ATTRIBUTION is plain text naming https://db-ip.com; show that address as a link.
   const [before, after] = ATTRIBUTION.split('https://db-ip.com')
@@ -335,6 +449,26 @@ td.error-cell { max-width: 320px; overflow-wrap: anywhere; }
 .bar { display: inline-block; width: 48px; height: 6px; background: #eff2f5; border-radius: 3px; overflow: hidden; }
 .bar span { display: block; height: 100%; background: #0969da; }
 .country { display: inline-block; margin: 0 10px 2px 0; white-space: nowrap; }
+.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 18px; padding: 0; margin: 8px 0 10px; font-size: 12px; }
+.legend li { display: inline-flex; align-items: center; gap: 6px; }
+table.matrix { width: auto; }
+table.matrix th, table.matrix td { padding: 3px 4px; }
+table.matrix th.branch { text-align: center; border-left: 2px solid var(--line); }
+table.matrix th.arch { font-size: 11px; text-transform: none; letter-spacing: 0; vertical-align: bottom; }
+table.matrix th.arch span { writing-mode: vertical-rl; transform: rotate(180deg); }
+table.matrix tbody th { font-weight: 600; white-space: nowrap; padding-right: 12px; }
+td.basis { font-size: 12px; white-space: nowrap; padding-right: 12px; }
+td.basis-declared { color: #5a32a3; }
+td.basis-none { color: var(--muted); }
+td.cell { text-align: center; }
+.mark { display: inline-block; box-sizing: border-box; width: 18px; height: 18px; line-height: 16px; border-radius: 3px; border: 1px solid transparent; font-size: 12px; font-weight: 700; text-align: center; vertical-align: middle; }
+.idx-current { background: #2da44e; color: #ffffff; }
+.idx-behind { background: #d4a72c; color: #3b2300; }
+.idx-unknown { background: #ffffff; border: 1px dashed #8c959f; color: #59636e; }
+.idx-missing { background: repeating-linear-gradient(45deg, #d0d7de 0 3px, #f6f8fa 3px 6px); color: #424a53; }
+.idx-failing { background: #cf222e; color: #ffffff; }
+.idx-unchecked { background: #f6f8fa; border-color: #eaeef2; }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 footer { margin-top: 32px; padding-top: 12px; border-top: 1px solid var(--line); font-size: 13px; }
 footer p { margin: 4px 0; }
 `
@@ -363,6 +497,7 @@ ${renderFailOpen(r.failOpen)}
 ${renderSummary(r.mirrors)}
 ${tiers}
 ${other.length === 0 ? '' : renderTier('Other mirrors', '', 'other', other, now)}
+${renderCoverage(r)}
 ${renderRegions(r.mirrors)}
 ${renderFooter()}
 </main>
