@@ -80,7 +80,12 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
           onError: (path, reason) => log?.warn({ path, reason }, 'master index not read; what was known of it stays'),
           onVersion: (history) => log?.debug({ path: history.path, files: history.versions[0]?.count }, 'master index version')
         }),
-        copies: new CopyChecker(fleet, config.indexes, config.probes.timeoutMs, { onCheck: (id, dir, check) => metrics.indexCheck(id, dir, check) })
+        copies: new CopyChecker(fleet, config.indexes, config.probes.timeoutMs, {
+          onCheck: (id, dir, check) => {
+            metrics.indexCheck(id, dir, check)
+            saver?.changed()
+          }
+        })
       }
     : null
   let readyTimer: NodeJS.Timeout | undefined

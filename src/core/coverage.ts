@@ -158,3 +158,16 @@ export function indexLagMs (coverage: Coverage, dir: string, index: MirrorIndex,
   if (next === undefined) return null
   return Math.max(0, now - (next.lastModified ?? next.seenAt))
 }
+
+/**
+ * The size in bytes of the file a request names, as the master's index lists it (`S:` in an
+ * APKINDEX, `size:` in latest-releases.yaml); null when not listed. This is what turns a count
+ * of redirects into bytes sent to a mirror (sponsor budgets).
+ */
+export function fileSize (coverage: Coverage, facts: PathFacts | null): number | null {
+  const history = facts === null ? undefined : coverage.indexes.get(facts.dir)
+  if (history === undefined) return null
+  const file = findFile(history, (facts as PathFacts).hash)
+  const size = file < 0 ? 0 : history.sizes[file] as number
+  return size > 0 ? size : null
+}

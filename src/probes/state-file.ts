@@ -1,9 +1,11 @@
 // What the prober knew, kept across restarts: each mirror's health per scheme and the
 // master's, written atomically (a temporary file renamed into place) a few seconds after a
-// change, and read at start so that a restarted instance is ready at once. Drains are not
-// kept here; the table and the admin API own those.
+// change, and read at start so that a restarted instance is ready at once. Each mirror's last
+// index-copy checks are kept too (the master's index files are fetched again at start). Drains
+// are not kept here; the table and the admin API own those.
 
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import type { IndexCheck } from '../core/coverage.js'
 import type { Health, HealthState, ProbeFailure } from '../core/health.js'
 import type { FleetState } from '../live/fleet.js'
 
@@ -21,6 +23,8 @@ interface SavedState {
   readonly health: ReadonlyArray<readonly [string, Health]>
   /** DNS endpoints' health; absent in files written before endpoints were probed here. */
   readonly endpoints?: ReadonlyArray<readonly [string, Health]>
+  /** Index-copy checks by folder, then mirror; absent in files written before index-aware routing. */
+  readonly checks?: FleetState['checks']
 }
 
 const FORMAT = 'mirrorgate-probe-state/1'
@@ -60,12 +64,29 @@ export async function readProbeState (file: string, now: number): Promise<ReadOu
   const health = records(saved.health)
   const endpoints = records(saved.endpoints ?? [])
   if (health === null || endpoints === null) return { ok: false, reason: 'an entry is not a health record' }
-  return { ok: true, savedAt: saved.savedAt, state: { health, master: saved.master, endpoints, drains: [], known: saved.known === true } }
+  // Checks that do not read right are left out; they are only a head start.
+  const checks = checkRecords(saved.checks)
+  return { ok: true, savedAt: saved.savedAt, state: { health, master: saved.master, endpoints, drains: [], known: saved.known === true, ...(checks === null ? {} : { checks }) } }
+}
+
+function checkRecords (v: unknown): FleetState['checks'] | null {
+  if (!Array.isArray(v)) return null
+  const ok = v.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Array.isArray(e[1]) &&
+    (e[1] as unknown[]).every((c) => Array.isArray(c) && typeof c[0] === 'string' && isCheck(c[1])))
+  return ok ? v as FleetState['checks'] : null
+}
+
+function isCheck (v: unknown): v is IndexCheck {
+  const c = v as Record<string, unknown> | null
+  if (typeof c !== 'object' || c === null || !isTime(c.at) || c.at === null) return false
+  if (c.kind === 'copy') return typeof c.key === 'string' && isTime(c.syncTime)
+  if (c.kind === 'failing') return typeof c.detail === 'string'
+  return c.kind === 'missing'
 }
 
 /** Writes the state atomically. */
 export async function writeProbeState (file: string, state: FleetState, now: number): Promise<void> {
-  const saved: SavedState = { format: FORMAT, savedAt: now, known: state.known, master: state.master, health: state.health, endpoints: state.endpoints }
+  const saved: SavedState = { format: FORMAT, savedAt: now, known: state.known, master: state.master, health: state.health, endpoints: state.endpoints, checks: state.checks }
   const temporary = `${file}.${process.pid}.tmp`
   await writeFile(temporary, JSON.stringify(saved) + '\n')
   await rename(temporary, file)

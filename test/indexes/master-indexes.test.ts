@@ -386,7 +386,7 @@ t.test('listings that fail forget nothing: the whole master, or one branch', asy
 })
 
 t.test('start(): the master\'s canary moving triggers a refresh; stop() ends it all', async (t) => {
-  const { master, fleet, versions, put, since } = await rig(t)
+  const { master, proxy, fleet, versions, put, since } = await rig(t)
   await master.start()
   t.equal(fleet.coverage.indexes.size, EXPECTED.length, 'the first round is in when start() resolves')
   const probe = (syncTime: number): void => { fleet.recordMaster({ ok: true, at: Date.now(), latencyMs: 1, syncTime, failure: null, message: null }) }
@@ -399,8 +399,10 @@ t.test('start(): the master\'s canary moving triggers a refresh; stop() ends it 
   const ps = packagesOf('v3.21', 'main', 'x86_64', 3)
   put(path, buildApkIndex(ps), T0 + MINUTE)
   const count = versions.length
+  const mark = proxy.requests.length
   probe(T0 + MINUTE)
   await until('the new version', () => versions.length > count)
+  await until('the round to end', () => proxy.requests.length >= mark + EXPECTED.length && proxy.inFlight === 0)
   t.equal(versions.length, count + 1)
   t.equal(versions.at(-1)?.path, path)
   t.equal(fleet.coverage.indexes.get(dirOf(path))?.versions[0]?.count, ps.length)

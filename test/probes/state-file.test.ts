@@ -85,3 +85,22 @@ t.test('a file from before endpoints were kept restores with none', async (t) =>
   t.ok(read.ok)
   if (read.ok) t.same(read.state.endpoints, [])
 })
+
+t.test('index-copy checks are kept; bad ones are left out, the rest of the state still restores', async (t) => {
+  const file = join(t.testdir(), 'state.json')
+  const checks: FleetState['checks'] = [
+    ['v3.22/main/x86_64/', [['a', { kind: 'copy', key: `${NOW}/1234`, at: NOW, syncTime: NOW - 60_000 }], ['b', { kind: 'missing', at: NOW }]]],
+    ['edge/main/x86_64/', [['a', { kind: 'failing', at: NOW, detail: 'HTTP 500' }]]]
+  ]
+  await writeProbeState(file, { ...STATE, checks }, NOW)
+  const read = await readProbeState(file, NOW)
+  t.ok(read.ok && read.state.checks !== undefined)
+  if (read.ok) t.same(read.state.checks, checks, 'round trip')
+  await writeProbeState(file, { ...STATE, checks: [['v3.22/main/x86_64/', [['a', { kind: 'copy', at: NOW } as never]]]] }, NOW)
+  const bad = await readProbeState(file, NOW)
+  t.ok(bad.ok, 'the state restores')
+  if (bad.ok) {
+    t.equal(bad.state.checks, undefined, 'without the malformed checks')
+    t.same(bad.state.health, STATE.health)
+  }
+})
