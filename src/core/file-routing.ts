@@ -15,8 +15,12 @@ import type { Mirror } from './types.js'
 
 const minutes = (ms: number): number => Math.round(ms / 60000)
 
-/** A request's verdict on one mirror, from its live verdict and its holding of the file. */
-export function fileVerdict (base: Verdict | null, h: Holding, indexLag: number | null, volatileMaxLagMs: number): Verdict | null {
+/**
+ * A request's verdict on one mirror, from its live verdict and its holding of the file.
+ * `othersKnown`: some mirror's copy of the folder's index has been checked (else an unknown
+ * holding is the normal case, and the canary rule applies unchanged).
+ */
+export function fileVerdict (base: Verdict | null, h: Holding, indexLag: number | null, volatileMaxLagMs: number, othersKnown = true): Verdict | null {
   if (h.holds === 'no') {
     if (h.basis === 'declared') return { code: 'not-declared', reason: 'outside what the mirror table says it carries' }
     if (h.index?.state === 'missing') return { code: 'missing-index', reason: 'does not carry this folder (its index answers 404)' }
@@ -42,7 +46,7 @@ export function fileVerdict (base: Verdict | null, h: Holding, indexLag: number 
     return base
   }
   // Unknown: others' holdings are known, this one's is not, so it comes after them.
-  if (h.listed && base === null) return { code: 'unverified', standing: 'uncertain', reason: 'not known to hold this file: mirrors whose index lists it come first' }
+  if (h.listed && othersKnown && base === null) return { code: 'unverified', standing: 'uncertain', reason: 'not known to hold this file: mirrors whose index lists it come first' }
   return base
 }
 
@@ -56,10 +60,11 @@ function describeCopy (h: Holding): string {
  */
 export function fileGate (base: Gate, coverage: Coverage, facts: PathFacts | null, rest: string,
   syncTime: (id: string) => number | null, volatileMaxLagMs: number, now: number): Gate {
+  const othersKnown = facts !== null && (coverage.checks.get(facts.dir)?.size ?? 0) > 0
   return (mirror, client) => {
     const h = holding(coverage, mirror, facts, rest, syncTime(mirror.id))
     const lag = h.isIndex && h.index !== null && facts !== null ? indexLagMs(coverage, facts.dir, h.index, now) : null
-    return fileVerdict(base(mirror, client), h, lag, volatileMaxLagMs)
+    return fileVerdict(base(mirror, client), h, lag, volatileMaxLagMs, othersKnown)
   }
 }
 

@@ -101,9 +101,10 @@ export function addVersion (previous: IndexHistory | null, path: string, identit
   const key = identityKey(identity)
   const before = previous?.versions ?? []
   if (before.some((v) => v.key === key)) return previous as IndexHistory
+  // A tie (Last-Modified has whole seconds) counts the version seen later as the newer.
   let at = 0
   while (at < before.length && identity.lastModified !== null && (before[at] as IndexVersion).lastModified !== null &&
-    ((before[at] as IndexVersion).lastModified as number) >= identity.lastModified) at++
+    ((before[at] as IndexVersion).lastModified as number) > identity.lastModified) at++
   if (at >= keep) return previous as IndexHistory
   const kept = before.slice(0, Math.max(0, keep - 1))
   // The new version's files, hashed, with their sizes.

@@ -92,10 +92,21 @@ export class CopyChecker {
     const loops = [...this.#loops.values()].filter((l) => id === undefined || l.mirror.id === id)
     await Promise.all(loops.map(async (loop) => {
       for (const dir of this.#order()) {
-        await loop.running
-        await this.#check(loop, dir)
+        if (this.#stopped) return
+        await this.#checkAlone(loop, dir)
       }
     }))
+  }
+
+  /**
+   * Checks `dir` once no check of the mirror runs: one request at a time per mirror, whoever
+   * asks (the timed loop, checkAll). Two callers waiting for the same check both wake when it
+   * ends, and the first to go starts the next: the other waits again.
+   */
+  async #checkAlone (loop: Loop, dir: string): Promise<void> {
+    while (loop.running !== null) await loop.running
+    if (this.#stopped) return
+    await this.#check(loop, dir)
   }
 
   /** The followed indexes by folder, in checking order. */
@@ -137,8 +148,7 @@ export class CopyChecker {
     if (order.length > 0) {
       if (loop.next >= order.length) loop.next = 0
       const dir = order[loop.next++] as string
-      await loop.running
-      await this.#check(loop, dir)
+      await this.#checkAlone(loop, dir)
     }
     if (!this.#stopped) this.#arm(loop, checkGapMs(this.#config, order.length, loop.failures))
   }

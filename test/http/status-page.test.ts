@@ -4,16 +4,19 @@
 import t, { type Test } from 'tap'
 import { existsSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { configFromDocument } from '../../src/config/schema.js'
 import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import type { ProbeResult } from '../../src/core/health.js'
+import { addVersion, type IndexHistory } from '../../src/core/file-set.js'
 import { Fleet } from '../../src/live/fleet.js'
 import { escapeHtml, humanDuration, registerStatusPage, renderStatusPage } from '../../src/http/routes/status-page.js'
 import { TrafficShare } from '../../src/http/traffic.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const EVIL = '<script>alert(1)</script> & "friends"'
+/** A repository name that would be markup if it were not escaped (no '/': it is one path segment). */
+const EVIL_REPO = '"><img src=x onerror=alert(2)>'
 const SECRET = 'secret reason'
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -28,6 +31,44 @@ const spec = (id: string, country: string, extra: Partial<MirrorSpec> = {}): Mir
 const ok = (at: number, syncTime: number): ProbeResult => ({ ok: true, at, latencyMs: 12, syncTime, failure: null, message: null })
 const fail = (at: number, message: string): ProbeResult => ({ ok: false, at, latencyMs: 0, syncTime: null, failure: 'connect', message })
 
+/** One version of an index (listing one file) per Last-Modified given, oldest first. */
+function index (dir: string, ...times: number[]): IndexHistory {
+  let h: IndexHistory | null = null
+  for (const at of times) h = addVersion(h, `${dir}APKINDEX.tar.gz`, { lastModified: at, size: at % 1000, etag: null }, [{ name: `pkg-${at}.apk`, size: 1 }], at)
+  return h as unknown as IndexHistory
+}
+
+/**
+ * The master's indexes over three branches, and each mirror's copies in every state the matrix
+ * shows: fastly-us and evil current everywhere; osso-nl behind on edge main and without edge
+ * community and v3.9; de-up failing on edge main; au-lag with a copy of v3.22 main the master
+ * never served; the others not checked (ca-new declares it carries no edge).
+ */
+function follow (fleet: Fleet): void {
+  const now = Date.now()
+  const dirs = ['edge/main/x86_64/', 'edge/community/x86_64/', 'edge/main/aarch64/', 'v3.22/main/x86_64/', 'v3.22/community/x86_64/',
+    `v3.22/${EVIL_REPO}/x86_64/`, 'v3.9/main/x86_64/']
+  const histories = new Map(dirs.map((dir) => [dir, index(dir, now - 3 * HOUR, now - HOUR)]))
+  for (const h of histories.values()) fleet.setIndex(h)
+  const copy = (dir: string, version: number) => ({ kind: 'copy' as const, key: histories.get(dir)?.versions[version]?.key ?? '', at: now - MIN, syncTime: null })
+  for (const id of ['fastly-us', 'evil']) for (const dir of dirs) fleet.recordIndexCheck(id, dir, copy(dir, 0))
+  for (const dir of dirs) fleet.recordIndexCheck('osso-nl', dir, dir.startsWith('v3.22/') || dir === 'edge/main/aarch64/' ? copy(dir, 0) : { kind: 'missing', at: now - MIN })
+  fleet.recordIndexCheck('osso-nl', 'edge/main/x86_64/', copy('edge/main/x86_64/', 1))
+  fleet.recordIndexCheck('de-up', 'edge/main/x86_64/', { kind: 'failing', at: now - MIN, detail: 'timeout' })
+  fleet.recordIndexCheck('au-lag', 'v3.22/main/x86_64/', { kind: 'copy', key: '1/1', at: now - MIN, syncTime: null })
+}
+
+/** Chromium, headless and kept off the network; closed when the test ends. */
+async function launch (t: Test): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync']
+  })
+  t.teardown(() => browser.close())
+  return browser
+}
+
 /** A fleet in every state the page shows; returns it with the server's origin. */
 async function startPage (t: Test): Promise<{ fastify: FastifyInstance, fleet: Fleet, origin: string }> {
   const config = configFromDocument({}, 'test', process.cwd())
@@ -41,7 +82,7 @@ async function startPage (t: Test): Promise<{ fastify: FastifyInstance, fleet: F
     spec('evil', 'GB', { name: EVIL }),
     spec('au-lag', 'AU', { name: 'Sydney mirror' }),
     spec('za-off', 'ZA', { name: 'Johannesburg mirror', enabled: false }),
-    spec('ca-new', 'CA', { name: 'Toronto mirror', urls: ['http://ca-new.example.org/alpine/'] })
+    spec('ca-new', 'CA', { name: 'Toronto mirror', urls: ['http://ca-new.example.org/alpine/'], coverage: { exclude: ['edge/**'] } })
   ])
   const fleet = new Fleet(table, { ...config.probes, ...config.freshness, failuresToDown: 1 })
   const traffic = new TrafficShare()
@@ -100,6 +141,21 @@ t.test('the master, a timed drain and an empty tier', async (t) => {
   t.match(page, /title="does not serve IPv6 now">✗ IPv6</)
 })
 
+t.test('the coverage matrix only where some index is followed', async (t) => {
+  const mirror = {
+    id: 'm', name: 'm', sponsor: null, tier: 'community', country: 'DE', continent: 'EU', enabled: true, state: 'up',
+    http: null, https: null, syncTime: null, lagSeconds: null, draining: null, servesIndexes: true, servesPackages: true, share: 0,
+    coverage: { basis: 'measured', declared: null, counts: {}, indexes: { 'v3.22/main/x86_64/': 'behind' } }
+  }
+  const report = { instance: { id: 'x', region: 'y' }, generatedAt: '2026-08-01T12:00:00.000Z', tableVersion: 1, referenceSyncTime: null, master: null, failOpen: false, mirrors: [mirror] }
+  t.notMatch(renderStatusPage(report), /id="coverage"/, 'no indexes in the report')
+  t.notMatch(renderStatusPage({ ...report, indexes: { followed: 0, files: 0, lastModified: null } }), /id="coverage"/, 'none followed')
+  t.notMatch(renderStatusPage({ ...report, indexes: { followed: 1, files: 3, lastModified: null }, mirrors: [{ ...mirror, enabled: false }] }), /id="coverage"/,
+    'no enabled mirror to show')
+  const page = renderStatusPage({ ...report, indexes: { followed: 1, files: 3, lastModified: null } })
+  t.match(page, /<td class="cell branch-start" data-state="behind" data-branch="v3\.22" data-arch="x86_64" title="v3\.22 x86_64 · main: behind">/)
+})
+
 t.test('the page is HTML, uncached, script-free, and escapes every value', async (t) => {
   const { fastify } = await startPage(t)
   const res = await fastify.inject({ method: 'GET', url: '/' })
@@ -113,6 +169,7 @@ t.test('the page is HTML, uncached, script-free, and escapes every value', async
   t.ok(res.body.includes('Fastly &amp; Co &lt;CDN&gt;'), 'sponsors are escaped')
   t.notOk(res.body.includes(SECRET), 'drain reasons never reach the page')
   t.notMatch(res.body, /<(link|img)[^>]+(src|href)="https?:/i, 'no external assets')
+  t.notMatch(res.body, /id="coverage"/, 'no coverage matrix while no index is followed')
   const head = await fastify.inject({ method: 'HEAD', url: '/' })
   t.equal(head.statusCode, 200)
 })
@@ -123,12 +180,7 @@ t.test('in a real browser', async (t) => {
     return
   }
   const { fleet, origin } = await startPage(t)
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync']
-  })
-  t.teardown(() => browser.close())
+  const browser = await launch(t)
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
   const requests: string[] = []
   const consoleErrors: string[] = []
@@ -145,6 +197,8 @@ t.test('in a real browser', async (t) => {
   t.equal(await page.title(), 'Mirror status · mirrorgate-1')
 
   t.equal(await page.locator('#fail-open').count(), 0, 'no fail-open banner while most mirrors are up')
+  t.equal(await page.locator('#coverage').count(), 0, 'no coverage matrix while no index is followed')
+  t.notMatch(await page.locator('header').innerText(), /Indexes followed/i)
 
   const row = (id: string) => page.locator(`tr[data-mirror="${id}"]`)
   const down = await row('fr-down').innerText()
@@ -205,4 +259,96 @@ t.test('in a real browser', async (t) => {
 
   t.same(requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:')), [], 'no request left 127.0.0.1')
   t.same(consoleErrors, [], 'no console errors')
+})
+
+/** Each matrix row as the browser has it: the mirror, its basis, and every cell's place, state, title and text. */
+async function matrix (page: Page): Promise<Array<{ id: string | null, basis: string, cells: Array<{ at: string, state: string | null, title: string, text: string }> }>> {
+  return page.$$eval('#coverage tbody tr', (rows) => rows.map((r) => ({
+    id: r.getAttribute('data-mirror'),
+    basis: r.querySelector('td.basis')?.textContent ?? '',
+    cells: [...r.querySelectorAll('td.cell')].map((td) => ({
+      at: `${td.getAttribute('data-branch') ?? ''} ${td.getAttribute('data-arch') ?? ''}`,
+      state: [...(td.querySelector('.mark')?.classList ?? [])].find((c) => c.startsWith('idx-')) ?? null,
+      title: td.getAttribute('title') ?? '',
+      text: td.textContent ?? ''
+    }))
+  })))
+}
+
+t.test('the coverage matrix in a real browser', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.fail(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`)
+    return
+  }
+  const { fleet, origin, fastify } = await startPage(t)
+  follow(fleet)
+  const body = (await fastify.inject({ method: 'GET', url: '/' })).body
+  t.notOk(body.includes(EVIL_REPO), 'the repository name never appears unescaped')
+  t.ok(body.includes(escapeHtml(EVIL_REPO)), 'it appears escaped')
+
+  const browser = await launch(t)
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  const dialogs: string[] = []
+  const consoleErrors: string[] = []
+  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss() })
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()) })
+  page.on('pageerror', (e) => { consoleErrors.push(e.message) })
+  await page.goto(`${origin}/`)
+
+  t.ok(await page.locator('#coverage table').isVisible(), 'the matrix is shown')
+  t.match(await page.locator('header').innerText(), /Indexes followed\s+7/i)
+  // Branches newest first after edge (v3.22 before v3.9); within one, architectures by name.
+  t.same(await page.$$eval('#coverage thead th.branch', (ths) => ths.map((th) => [th.textContent, th.getAttribute('colspan'), th.getAttribute('scope')])),
+    [['edge', '2', 'colgroup'], ['v3.22', '1', 'colgroup'], ['v3.9', '1', 'colgroup']])
+  t.same(await page.$$eval('#coverage thead th.arch', (ths) => ths.map((th) => [th.textContent, th.getAttribute('scope')])),
+    [['aarch64', 'col'], ['x86_64', 'col'], ['x86_64', 'col'], ['x86_64', 'col']])
+  t.equal(await page.getByRole('columnheader', { name: 'v3.22' }).count(), 1, 'branch headers are column headers')
+  t.equal(await page.locator('#coverage').getByRole('rowheader', { name: 'Osso B.V.' }).count(), 1, 'mirror names are row headers')
+
+  const rows = await matrix(page)
+  const row = (id: string) => rows.find((r) => r.id === id)
+  t.same(rows.slice(0, 2).map((r) => r.id), ['fastly-us', 'osso-nl'], 'Tier-1 sponsors first')
+  t.equal(rows.length, 9, 'every enabled mirror')
+  t.notOk(row('za-off'), 'not the disabled one')
+  const states = (id: string) => row(id)?.cells.map((c) => `${c.at}=${c.state ?? '?'}`)
+  t.same(states('fastly-us'), ['edge aarch64=idx-current', 'edge x86_64=idx-current', 'v3.22 x86_64=idx-current', 'v3.9 x86_64=idx-current'])
+  t.same(states('osso-nl'), ['edge aarch64=idx-current', 'edge x86_64=idx-behind', 'v3.22 x86_64=idx-current', 'v3.9 x86_64=idx-missing'],
+    'a cell shows the worst of its repositories: behind on main outweighs community missing')
+  t.same(states('de-up'), ['edge aarch64=idx-unchecked', 'edge x86_64=idx-failing', 'v3.22 x86_64=idx-unchecked', 'v3.9 x86_64=idx-unchecked'])
+  t.same(states('au-lag'), ['edge aarch64=idx-unchecked', 'edge x86_64=idx-unchecked', 'v3.22 x86_64=idx-unknown', 'v3.9 x86_64=idx-unchecked'])
+
+  const osso = row('osso-nl')?.cells[1]
+  t.equal(osso?.title, 'edge x86_64 · community: missing; main: behind', 'the title gives each repository')
+  t.equal(osso?.text, '!community: missing; main: behind', 'a mark, and the same detail as text')
+  t.equal(await page.locator('tr[data-mirror="osso-nl"]').getByRole('cell', { name: 'community: missing; main: behind', exact: true }).count(), 1,
+    'a screen reader hears the detail, not the mark')
+  t.equal(row('evil')?.cells[2]?.title, `v3.22 x86_64 · ${EVIL_REPO}: current; community: current; main: current`, 'the hostile name is plain text in the title')
+  t.equal(await page.locator('#coverage').getByRole('rowheader', { name: EVIL }).count(), 1, 'the hostile mirror name is plain text')
+  t.equal(await page.locator('img').count(), 0, 'no element came out of a name')
+  t.same(dialogs, [], 'no dialog fired')
+  t.same(consoleErrors, [], 'no console errors')
+
+  t.equal(row('fastly-us')?.basis, 'measured')
+  t.equal(row('ca-new')?.basis, 'declared', 'checked nowhere, so what the table declares')
+  t.match(await page.locator('tr[data-mirror="ca-new"] td.basis').getAttribute('title'), /exclude .*edge/)
+  t.equal(row('jp-drain')?.basis, 'not known')
+  t.match(await page.locator('#coverage').innerText(), /Measured overrides declared/)
+
+  // Colour carries the state, and the marks are there for who cannot see it.
+  const look = (state: string) => page.$eval(`#coverage tbody .idx-${state}`, (el) => {
+    const s = getComputedStyle(el)
+    return { bg: s.backgroundColor, image: s.backgroundImage, text: el.textContent, hidden: el.getAttribute('aria-hidden') }
+  })
+  t.same(await look('current'), { bg: 'rgb(45, 164, 78)', image: 'none', text: '✓', hidden: 'true' })
+  t.same(await look('behind'), { bg: 'rgb(212, 167, 44)', image: 'none', text: '!', hidden: 'true' })
+  t.same(await look('failing'), { bg: 'rgb(207, 34, 46)', image: 'none', text: '✗', hidden: 'true' })
+  t.match(await look('missing'), { text: '–', image: /repeating-linear-gradient/ }, 'missing is hatched')
+  t.same(await page.$$eval('#coverage .legend li', (lis) => lis.map((li) => li.querySelector('.mark')?.className)),
+    ['mark idx-current', 'mark idx-unchecked', 'mark idx-missing', 'mark idx-unknown', 'mark idx-behind', 'mark idx-failing'], 'a legend for every mark')
+  await page.locator('#coverage').screenshot({ path: '/tmp/mirrorgate-status-coverage.png' })
+
+  // Nothing followed any more: the matrix goes.
+  for (const dir of fleet.coverage.indexes.keys()) fleet.dropIndex(dir)
+  await page.reload()
+  t.equal(await page.locator('#coverage').count(), 0, 'no matrix once no index is followed')
 })

@@ -176,7 +176,8 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
       path: pathText,
       pathClass: cls,
       freshnessApplied: appliedClass,
-      // fresh, behind (no mirror within the bound: the freshest serve), unprobed, or down (a last resort).
+      // fresh, uncertain (none of those ranked is known to hold the file), behind (no mirror within
+      // the bound: the freshest serve), unprobed, drained (only drained holders), or down (a last resort).
       standing: selection.standing,
       choice,
       // Only when the path's folder has a followed index: what is known of this very file.
@@ -197,8 +198,7 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
           ? `in the chosen group; weighted rendezvous score ${r.score.toFixed(4)} for ${client.network}`
           : `alternative: ${r.sameCountry ? 'same country, ' : ''}${Math.round(r.distanceKm)} km away`
       })),
-      // A standing: only demoted (serves when nothing better is left); null: excluded outright.
-      excluded: selection.excluded.map((e) => ({ id: e.site.id, name: e.site.name, code: e.code, standing: e.standing ?? null, reason: e.reason })),
+      excluded: selection.excluded.map((e) => ({ id: e.site.id, name: e.site.name, code: e.code, reason: e.reason })),
       databases: deps.geoip.databases.map((d) => ({ type: d.type, ipVersion: d.ipVersion, builtAt: d.builtAt })),
       attribution: ATTRIBUTION
     }

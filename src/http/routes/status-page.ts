@@ -367,9 +367,9 @@ function renderCoverage (r: StatusReport): Html {
   const rows = mirrors.map((m) => html`<tr data-mirror="${m.id}">
     <th scope="row">${m.name}</th>
     ${basisCell(m.coverage)}
-    ${columns.flatMap(({ branch, arches }) => arches.map(([arch, ds]) => {
+    ${columns.flatMap(({ branch, arches }) => arches.map(([arch, ds], i) => {
       const { state, detail } = cellOf(m, ds)
-      return html`<td class="cell idx-cell-${state}" data-branch="${branch}" data-arch="${arch}" title="${branch} ${arch} · ${detail}">${mark(state)}<span class="sr">${state}: ${detail}</span></td>`
+      return html`<td class="cell${i === 0 ? ' branch-start' : ''}" data-state="${state}" data-branch="${branch}" data-arch="${arch}" title="${branch} ${arch} · ${detail}">${mark(state)}<span class="sr">${detail}</span></td>`
     }))}
   </tr>`)
   const legend = SEVERITY.slice().reverse().map((s) => html`<li>${mark(s)} ${INDEX_MARKS[s]?.words ?? s}</li>`)
@@ -381,7 +381,7 @@ function renderCoverage (r: StatusReport): Html {
     <colgroup span="2"></colgroup>${columns.map((c) => html`<colgroup span="${c.arches.length}"></colgroup>`)}
     <thead>
       <tr><th scope="col" rowspan="2">Mirror</th><th scope="col" rowspan="2">Coverage</th>${columns.map((c) => html`<th scope="colgroup" colspan="${c.arches.length}" class="branch">${c.branch}</th>`)}</tr>
-      <tr>${columns.flatMap((c) => c.arches.map(([arch]) => html`<th scope="col" class="arch"><span>${arch}</span></th>`))}</tr>
+      <tr>${columns.flatMap((c) => c.arches.map(([arch], i) => html`<th scope="col" class="arch${i === 0 ? ' branch-start' : ''}"><span>${arch}</span></th>`))}</tr>
     </thead>
     <tbody>${rows}</tbody>
   </table></div>
@@ -452,8 +452,9 @@ td.error-cell { max-width: 320px; overflow-wrap: anywhere; }
 .legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 18px; padding: 0; margin: 8px 0 10px; font-size: 12px; }
 .legend li { display: inline-flex; align-items: center; gap: 6px; }
 table.matrix { width: auto; }
-table.matrix th, table.matrix td { padding: 3px 4px; }
-table.matrix th.branch { text-align: center; border-left: 2px solid var(--line); }
+table.matrix th, table.matrix td { padding: 3px 4px; vertical-align: middle; }
+table.matrix th.branch, table.matrix .branch-start { border-left: 2px solid var(--line); }
+table.matrix th.branch { text-align: center; }
 table.matrix th.arch { font-size: 11px; text-transform: none; letter-spacing: 0; vertical-align: bottom; }
 table.matrix th.arch span { writing-mode: vertical-rl; transform: rotate(180deg); }
 table.matrix tbody th { font-weight: 600; white-space: nowrap; padding-right: 12px; }

@@ -1,0 +1,409 @@
+#!/usr/bin/env node
+// Micro-benchmark of index-aware routing on the built code (dist/redirector.js): what route()
+// adds to the redirect's hot path over decide(), with warm caches, over the HTTP benchmark's own
+// requests (results/workload.txt, or the same generator), against a realistic coverage:
+//
+//   decide          Redirector.decide(ip, scheme, cls): the cached decision per client network
+//   route           Redirector.route(ip, scheme, cls, rest): decide(), refined by what each
+//                   mirror is known to hold (live.coverage)
+//   route (empty)   route() on a second Redirector whose Fleet knows no index (index routing
+//                   off): its cost when unused
+//   decide (empty)  decide() on that second Redirector: the same caches, so route (empty) has
+//                   its own baseline
+//
+//   node bench/core/route.mjs [--quick] [--json] [--rounds N] [--workload FILE] [--root DIR]
+//        [--behind F] [--missing F] [--age-minutes M] [--requests N]
+//
+// The coverage: every APKINDEX Alpine serves (v3.13..v3.23 and edge; main and community, testing
+// on edge; the architectures of each branch) with the package counts of the tests'
+// realisticIndexSet() (test/helpers/apkindex.ts: estimates, about 5,500 main and 20,000
+// community packages per architecture on recent branches), each with two versions: the newest,
+// published --age-minutes ago, and the one before (every 20th package a release older). Every
+// package the workload asks for is listed by the newest version of its folder. Each enabled
+// mirror of the table has a check of every index: a share (--behind) holds the older copy
+// everywhere, the rest the newest; a share (--missing) answers 404 for riscv64 and loongarch64.
+//
+// Each sample is whole passes over the same request sequence, for every case; cases rotate their
+// order every round; the report is the median ns per call over the rounds.
+
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { buildWorkload, prng, WORKLOAD_SEED } from '../lib/workload.mjs'
+import { median } from '../lib/stats.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const { values: opt } = parseArgs({
+  options: {
+    root: { type: 'string', default: resolve(here, '..', '..') },
+    workload: { type: 'string', default: join(here, '..', 'results', 'workload.txt') },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    requests: { type: 'string' },
+    behind: { type: 'string', default: '0.2' },
+    missing: { type: 'string', default: '0.15' },
+    'age-minutes': { type: 'string', default: '20' },
+    seed: { type: 'string', default: '662303' },
+    'cache-size': { type: 'string' }
+  }
+})
+
+const root = resolve(opt.root)
+const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href)
+let configFromDocument, loadTableFile, Fleet, GeoIp, Redirector, parseIp, parseTarget, PathClassifier, addVersion, historyBytes, identityKey
+try {
+  ;({ configFromDocument } = await dist('config/schema.js'))
+  ;({ loadTableFile } = await dist('config/table-file.js'))
+  ;({ Fleet } = await dist('live/fleet.js'))
+  ;({ GeoIp } = await dist('geoip/reader.js'))
+  ;({ Redirector } = await dist('redirector.js'))
+  ;({ parseIp } = await dist('core/ip.js'))
+  ;({ parseTarget } = await dist('core/request-path.js'))
+  ;({ PathClassifier } = await dist('core/freshness.js'))
+  ;({ addVersion, historyBytes, identityKey } = await dist('core/file-set.js'))
+} catch (err) {
+  console.error(`bench/core/route: cannot load the built code (run npx tsc -p tsconfig.json): ${err.message}`)
+  process.exit(1)
+}
+if (typeof Redirector.prototype.route !== 'function') {
+  console.error('bench/core/route: this build has no Redirector.route (index-aware routing): nothing to measure')
+  process.exit(1)
+}
+
+const gc = (() => {
+  if (typeof globalThis.gc === 'function') return globalThis.gc
+  try { setFlagsFromString('--expose-gc'); return runInNewContext('gc') } catch { return null }
+})()
+const memory = () => {
+  if (gc !== null) { gc(); gc() }
+  const m = process.memoryUsage()
+  return { heap: m.heapUsed, arrayBuffers: m.arrayBuffers }
+}
+const started = performance.now()
+
+// ---- the service's own pieces, as service.ts builds them (probes off) --------------------
+
+const config = configFromDocument({ probes: { enabled: false } }, 'bench', root)
+const table = await loadTableFile(config.table)
+const geoip = new GeoIp(config.geoip.databases, config.instance, config.geoip.cacheSize)
+const classifier = new PathClassifier(config.freshness.versioned, config.freshness.volatile)
+const enabled = table.mirrors.filter((m) => m.enabled)
+
+// ---- requests -----------------------------------------------------------------------------
+
+const fromFile = existsSync(opt.workload)
+const lines = fromFile
+  ? readFileSync(opt.workload, 'utf8').split('\n').filter((l) => l !== '').map((l) => { const s = l.indexOf(' '); return { ip: l.slice(0, s), path: l.slice(s + 1) } })
+  : buildWorkload({ count: 100_000, seed: WORKLOAD_SEED }).entries
+const limit = opt.requests === undefined ? lines.length : Math.min(lines.length, Number(opt.requests))
+const requests = []
+for (const { ip, path } of lines.slice(0, limit)) {
+  const parsed = parseTarget(path, config.prefixes)
+  const addr = parseIp(ip)
+  if (!parsed.ok || parsed.prefix === null || addr === null) continue
+  const rest = parsed.rest
+  const kind = rest.endsWith('.apk') ? 'package' : rest.endsWith('/APKINDEX.tar.gz') ? 'index' : 'other'
+  // wrk sends no X-Forwarded-Proto: every workload request is plain http, as in run.mjs.
+  requests.push(Object.freeze({ ip: addr, scheme: 'http', cls: classifier.classify(rest), rest, kind }))
+}
+
+// ---- the coverage -------------------------------------------------------------------------
+
+const BRANCHES = ['v3.13', 'v3.14', 'v3.15', 'v3.16', 'v3.17', 'v3.18', 'v3.19', 'v3.20', 'v3.21', 'v3.22', 'v3.23', 'edge']
+// Share of the x86_64 count each architecture builds (as in test/helpers/apkindex.ts).
+const ARCH_SHARE = { x86_64: 1, aarch64: 0.99, x86: 0.95, armv7: 0.95, armhf: 0.93, ppc64le: 0.93, s390x: 0.9, riscv64: 0.86, loongarch64: 0.82 }
+function archesOf (branch) {
+  const minor = branch === 'edge' ? Infinity : Number(branch.split('.')[1])
+  const arches = ['x86', 'x86_64', 'aarch64', 'armhf', 'armv7', 'ppc64le', 's390x']
+  if (minor >= 20) arches.push('riscv64')
+  if (minor >= 21) arches.push('loongarch64')
+  return arches
+}
+/** realisticIndexSet(): every index with its (estimated) package count. */
+function indexSet () {
+  const out = []
+  for (const [i, branch] of BRANCHES.entries()) {
+    const age = branch === 'edge' ? 1.02 : i / 10
+    const repos = [['main', 4600 + 900 * age], ['community', 13_000 + 7000 * age]]
+    if (branch === 'edge') repos.push(['testing', 12_000])
+    for (const [repo, count] of repos) {
+      for (const arch of archesOf(branch)) {
+        out.push({ branch, repo, arch, dir: `${branch}/${repo}/${arch}/`, packages: Math.round(count * (ARCH_SHARE[arch] ?? 1) / 10) * 10 })
+      }
+    }
+  }
+  return out
+}
+
+// One pool of package names per repository, the same across branches and architectures (as
+// real repositories are); each branch has its own versions.
+const rnd = prng(Number(opt.seed))
+const SYLLABLES = ['lib', 'py', 'gtk', 'x', 'qt', 'font', 'perl', 'lua', 'ruby', 'go', 'rust', 'node', 'kde', 'gnome', 'ca', 'ne', 'mo',
+  'ra', 'ti', 'ko', 'sel', 'ban', 'dor', 'vik', 'zen', 'pul', 'far', 'gon', 'mir', 'tor', 'lex', 'nix', 'sto', 'wav', 'ice', 'arc']
+const SUFFIXES = ['', '', '', '', '-dev', '-doc', '-libs', '-openrc', '-lang', '-dbg', '-static', '-utils', '-bash-completion', '-pyc']
+function namePool (count, prefix) {
+  const seen = new Set()
+  const out = []
+  while (out.length < count) {
+    let stem = prefix
+    for (let n = 1 + rnd.int(3); n > 0; n--) stem += rnd.pick(SYLLABLES)
+    let name = stem + rnd.pick(SUFFIXES)
+    if (seen.has(name)) name += out.length
+    seen.add(name)
+    out.push(name)
+  }
+  return out
+}
+const POOLS = { main: namePool(6000, ''), community: namePool(22_000, ''), testing: namePool(12_000, '') }
+const versionOf = (r) => `${r.int(30)}.${r.int(20)}.${r.int(12)}`
+/** Per branch and name: a version, and whether the newest sync point replaced its release. */
+function release (branch, name, index) {
+  let h = 0x811c9dc5
+  for (const s of [branch, name]) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
+  const r = prng(h >>> 0)
+  const rel = 1 + r.int(6)
+  return { file: `${name}-${versionOf(r)}-r${rel}.apk`, old: `${name}-${versionOf(r)}-r${rel - 1}.apk`, bumped: index % 20 === 0, size: Math.round(2048 * Math.pow(25_600, r.float())) }
+}
+/** The previous release of a workload file name (`...-rN.apk` -> `...-r(N-1).apk`, or an older version). */
+function previousFile (file) {
+  const m = /^(.*)-(\d+)\.(\d+)\.(\d+)(.*)-r(\d+)\.apk$/.exec(file)
+  if (m === null) return `${file.slice(0, -4)}-old.apk`
+  const [, name, a, b, c, suffix, rel] = m
+  if (Number(rel) > 0) return `${name}-${a}.${b}.${c}${suffix}-r${Number(rel) - 1}.apk`
+  return `${name}-${a}.${b}.${c}${suffix}_rc1-r0.apk`
+}
+// The workload's packages by folder: each listed by the newest version there.
+const wanted = new Map()
+for (const q of requests) {
+  if (q.kind !== 'package') continue
+  const slash = q.rest.lastIndexOf('/')
+  const dir = q.rest.slice(0, slash + 1)
+  let set = wanted.get(dir)
+  if (set === undefined) wanted.set(dir, set = new Set())
+  set.add(q.rest.slice(slash + 1))
+}
+
+const now = Date.now()
+const MINUTE = 60_000
+const newestAt = now - Number(opt['age-minutes']) * MINUTE
+const olderAt = newestAt - 6 * 60 * MINUTE
+const indexes = indexSet()
+const before = memory()
+const histories = []
+let listed = 0
+let workloadListed = 0
+const buildStarted = performance.now()
+for (const [n, ix] of indexes.entries()) {
+  const pool = POOLS[ix.repo]
+  const share = ARCH_SHARE[ix.arch] ?? 1
+  const older = []
+  const newest = []
+  let i = 0
+  for (const name of pool) {
+    if (newest.length >= ix.packages) break
+    // The rarer architectures miss some packages: a deterministic pick per name and arch.
+    if (share < 1 && ((fnv(name + ix.arch) % 1000) / 1000) >= share + 0.05) continue
+    const r = release(ix.branch, name, i++)
+    newest.push({ name: r.file, size: r.size })
+    older.push({ name: r.bumped ? r.old : r.file, size: r.size })
+  }
+  let j = 0
+  for (const file of wanted.get(ix.dir) ?? []) {
+    // A workload package: every 20th of them was released at the newest sync point.
+    newest.push({ name: file, size: 100_000 })
+    older.push({ name: j++ % 20 === 0 ? previousFile(file) : file, size: 100_000 })
+    workloadListed++
+  }
+  listed += newest.length
+  const path = ix.dir + 'APKINDEX.tar.gz'
+  let h = addVersion(null, path, { lastModified: olderAt, size: 1_000_000 + 2 * n, etag: null }, older, olderAt)
+  h = addVersion(h, path, { lastModified: newestAt, size: 1_000_001 + 2 * n, etag: null }, newest, newestAt)
+  histories.push(h)
+}
+const buildMs = performance.now() - buildStarted
+const afterHistories = memory()
+
+function fnv (s) {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
+  return h >>> 0
+}
+
+const policy = { ...config.probes, ...config.freshness }
+const fleet = new Fleet(table, policy)
+for (const h of histories) fleet.setIndex(h)
+// Checks: a mirror behind is behind on every index (it syncs everything at once).
+const checkRnd = prng(Number(opt.seed) ^ 0x51)
+const behindShare = Number(opt.behind)
+const missingShare = Number(opt.missing)
+const state = new Map(enabled.map((m) => [m.id, { behind: checkRnd.float() < behindShare, missing: checkRnd.float() < missingShare }]))
+let checks = 0
+for (const h of histories) {
+  const arch = h.dir.split('/')[2]
+  for (const m of enabled) {
+    const s = state.get(m.id)
+    const at = now - checkRnd.int(60) * MINUTE
+    if (s.missing && (arch === 'riscv64' || arch === 'loongarch64')) fleet.recordIndexCheck(m.id, h.dir, { kind: 'missing', at })
+    else fleet.recordIndexCheck(m.id, h.dir, { kind: 'copy', key: (h.versions[s.behind ? 1 : 0]).key, at, syncTime: null })
+    checks++
+  }
+}
+const afterChecks = memory()
+const historiesBytes = histories.reduce((n, h) => n + historyBytes(h), 0)
+const unionFiles = histories.reduce((n, h) => n + h.files.length, 0)
+// Sanity: the keys recorded are the versions kept.
+for (const h of histories) if (h.versions.length !== 2) throw new Error(`${h.path}: ${h.versions.length} versions kept, expected 2`)
+
+const keep = config.linkCount + 1
+const make = (live) => new Redirector({ geoip, live, policy: config.selection, keep, cacheSize: Number(opt['cache-size'] ?? config.selection.cacheSize), freshness: config.freshness })
+const withCoverage = make(fleet)
+const emptyFleet = new Fleet(table, policy)
+const noCoverage = make(emptyFleet)
+
+// ---- cases: one loop each, so every call site stays monomorphic --------------------------
+
+let sink = 0
+const N = requests.length
+function passDecide (r) {
+  let s = 0
+  for (let i = 0; i < N; i++) { const q = requests[i]; s += r.decide(q.ip, q.scheme, q.cls, null).targets.length }
+  sink += s
+}
+function passRoute (r) {
+  let s = 0
+  for (let i = 0; i < N; i++) { const q = requests[i]; s += r.route(q.ip, q.scheme, q.cls, q.rest, null).targets.length }
+  sink += s
+}
+const cases = [
+  { key: 'A', name: 'decide', pass: () => passDecide(withCoverage) },
+  { key: 'B', name: 'route', pass: () => passRoute(withCoverage) },
+  { key: 'C', name: 'route (empty)', pass: () => passRoute(noCoverage) },
+  { key: 'A0', name: 'decide (empty)', pass: () => passDecide(noCoverage) }
+]
+
+// Warm: every case once (fills both redirectors' caches, GeoIP's, the path memo), then once
+// more so the caches hold what a steady state holds.
+for (let w = 0; w < 2; w++) for (const c of cases) c.pass()
+
+// ---- what route() did with each request (untimed) -----------------------------------------
+// The slow path (#routeByFiles) places the client again: geoip.locate() runs, so GeoIP's lookup
+// counter moves. decide() has just cached the decision, so nothing else moves it. A reorder
+// returns a fresh, unfrozen object; the slow path an interned, frozen one (which may even be
+// the cached decision itself when the full selection agrees).
+const paths = { fast: 0, reorder: 0, slow: 0, slowSame: 0 }
+const byKind = {}
+const firstMoved = { package: 0, index: 0, other: 0 }
+let lastResort = 0
+let emptyDiffers = 0
+for (const q of requests) {
+  const d = withCoverage.decide(q.ip, q.scheme, q.cls, null)
+  if (d.lastResort) lastResort++
+  const lookups = geoip.lookups
+  const r = withCoverage.route(q.ip, q.scheme, q.cls, q.rest, null)
+  const slow = geoip.lookups !== lookups
+  const how = slow ? (r === d ? 'slowSame' : 'slow') : r === d ? 'fast' : Object.isFrozen(r) ? 'slow?' : 'reorder'
+  paths[how] = (paths[how] ?? 0) + 1
+  const k = byKind[q.kind] ??= { requests: 0, fast: 0, reorder: 0, slow: 0, slowSame: 0 }
+  k.requests++
+  k[how] = (k[how] ?? 0) + 1
+  if (r.targets[0] !== d.targets[0]) firstMoved[q.kind]++
+  const e = noCoverage.decide(q.ip, q.scheme, q.cls, null)
+  if (noCoverage.route(q.ip, q.scheme, q.cls, q.rest, null) !== e) emptyDiffers++
+}
+
+// Cache misses in a warm pass: a decide() that misses places the client (GeoIP's counter).
+const missesBefore = geoip.lookups
+passDecide(withCoverage)
+const decideMisses = geoip.lookups - missesBefore
+
+// ---- timing -------------------------------------------------------------------------------
+
+const rounds = Number(opt.rounds ?? (opt.quick ? 3 : 9))
+// Passes per sample: enough for ~150 ms of decide(); the same count for every case.
+const t0 = process.hrtime.bigint()
+passDecide(withCoverage)
+const passMs = Number(process.hrtime.bigint() - t0) / 1e6
+const passes = Math.max(1, Math.round((opt.quick ? 40 : 150) / Math.max(passMs, 1)))
+const times = new Map(cases.map((c) => [c.key, []]))
+for (let round = 0; round < rounds; round++) {
+  const order = cases.map((_, i) => cases[(i + round) % cases.length])
+  for (const c of order) {
+    const start = process.hrtime.bigint()
+    for (let p = 0; p < passes; p++) c.pass()
+    times.get(c.key).push(Number(process.hrtime.bigint() - start) / (passes * N))
+  }
+}
+
+const result = Object.fromEntries(cases.map((c) => {
+  const v = times.get(c.key)
+  return [c.key, { name: c.name, nsPerCall: median(v), minNs: Math.min(...v), maxNs: Math.max(...v) }]
+}))
+// Differences per round (same round, back to back), then their median.
+const perRound = (f) => median(times.get('A').map((_, i) => f(i)))
+const diffBA = perRound((i) => times.get('B')[i] - times.get('A')[i])
+const ratioBA = perRound((i) => times.get('B')[i] / times.get('A')[i])
+const diffCA0 = perRound((i) => times.get('C')[i] - times.get('A0')[i])
+
+// ---- report -------------------------------------------------------------------------------
+
+const mb = (b) => (b / 2 ** 20).toFixed(1)
+const pct = (x, n) => `${((100 * x) / n).toFixed(2)}%`
+const kinds = Object.entries(byKind)
+const distinctRests = new Set(requests.map((q) => q.rest)).size
+const heapDelta = afterHistories.heap - before.heap
+const abDelta = afterHistories.arrayBuffers - before.arrayBuffers
+const checksDelta = (afterChecks.heap + afterChecks.arrayBuffers) - (afterHistories.heap + afterHistories.arrayBuffers)
+console.log(`  ${N} requests (${kinds.map(([k, v]) => `${v.requests} ${k}`).join(', ')}; ${distinctRests} distinct paths) from ${fromFile ? opt.workload : 'the generated workload'}`)
+console.log(`  ${table.mirrors.length} mirrors (${enabled.length} enabled), keep ${keep}; node ${process.version}`)
+console.log(`  coverage: ${histories.length} indexes, ${listed} packages listed (${workloadListed} of them the workload's), ${unionFiles} files in the unions;` +
+  ` newest ${opt['age-minutes']} min old; ${[...state.values()].filter((s) => s.behind).length} mirrors on the older copy, ` +
+  `${[...state.values()].filter((s) => s.missing).length} with 404 for riscv64/loongarch64; ${checks} checks`)
+console.log(`  master history memory: historyBytes ${mb(historiesBytes)} MB (${(historiesBytes / unionFiles).toFixed(2)} B a file); heap +${mb(heapDelta)} MB, arrayBuffers +${mb(abDelta)} MB` +
+  `${gc === null ? ' (no gc: upper bounds)' : ' (after gc)'}; the checks +${mb(checksDelta)} MB; built in ${(buildMs / 1000).toFixed(1)} s`)
+console.log(`  route() paths: fast ${pct(paths.fast, N)}, reorder ${pct(paths.reorder, N)}, slow ${pct(paths.slow + paths.slowSame, N)}` +
+  `${paths.slowSame > 0 ? ` (${paths.slowSame} of them gave the cached decision back)` : ''}${paths['slow?'] ? `, unclassified ${paths['slow?']}` : ''}; ` +
+  `first target changed ${pct(firstMoved.package + firstMoved.index + firstMoved.other, N)}; lastResort decisions ${lastResort}; empty coverage: ${emptyDiffers} not the decision`)
+for (const [k, v] of kinds) {
+  console.log(`    ${k.padEnd(8)} ${String(v.requests).padStart(6)}: fast ${pct(v.fast, v.requests)}, reorder ${pct(v.reorder, v.requests)}, slow ${pct(v.slow + v.slowSame, v.requests)}, first target changed ${pct(firstMoved[k], v.requests)}`)
+}
+console.log(`  warm decide() cache misses: ${pct(decideMisses, N)}; ${rounds} rounds x ${passes} passes x ${N} calls per case`)
+const f = (x) => x.toFixed(0).padStart(6)
+console.log('')
+console.log('  case             ns/call  (min-max)')
+for (const c of cases) {
+  const r = result[c.key]
+  console.log(`  ${(c.key + ' ' + c.name).padEnd(16)} ${f(r.nsPerCall)}  (${r.minNs.toFixed(0)}-${r.maxNs.toFixed(0)})`)
+}
+console.log(`  B-A ${diffBA.toFixed(0)} ns/call, B/A ${ratioBA.toFixed(2)}, C-A0 ${diffCA0.toFixed(0)} ns/call (medians of per-round differences); ${((performance.now() - started) / 1000).toFixed(1)} s in all`)
+if (opt.json) {
+  console.log('ROUTE_RESULT ' + JSON.stringify({
+    node: process.version,
+    requests: N,
+    byKind,
+    distinctPaths: distinctRests,
+    mirrors: table.mirrors.length,
+    enabled: enabled.length,
+    indexes: histories.length,
+    listed,
+    unionFiles,
+    historyBytes: historiesBytes,
+    heapDelta,
+    arrayBuffersDelta: abDelta,
+    checksDelta,
+    paths,
+    firstMoved,
+    decideMisses,
+    rounds,
+    passes,
+    results: result,
+    diffBA,
+    ratioBA,
+    diffCA0,
+    samples: Object.fromEntries(times),
+    sink: sink > 0
+  }))
+}
