@@ -308,11 +308,16 @@ export class Redirector {
     const selection = select(snapshot.table, client, this.#policy, gate, this.#keep)
     const history = facts === null ? undefined : coverage.indexes.get(facts.dir)
     const newest = history?.versions[0]
-    const inNewest = facts !== null && history !== undefined && newest !== undefined && facts.name !== history.name && lists(newest, findFile(history, facts.hash))
+    const file = facts === null || history === undefined || facts.name === history.name ? -1 : findFile(history, facts.hash)
+    const inNewest = newest !== undefined && lists(newest, file)
     const held = selection.ranked.some((r) => holds(coverage, r.site, facts, rest, syncTime(r.site.id)) === 'yes')
-    // A file the master's newest index lists, and no mirror both live and fresh enough is known
-    // to hold it (only drained ones, or ones far behind): the fallback, in step with the master, has it.
-    const lastResort = selection.standing === 'down' || (inNewest && (selection.standing === 'behind' || selection.standing === 'drained'))
+    // The fallback (in step with the master) first: when every candidate is down, unless the file
+    // is one only older versions list (the fallback has dropped it; a dead-looking mirror that
+    // holds it may still serve it); and when no mirror both live and fresh enough is known to
+    // hold a file the master's newest index lists (only drained ones, or ones far behind).
+    const lastResort = selection.standing === 'down'
+      ? !(file >= 0 && !inNewest)
+      : inNewest && (selection.standing === 'behind' || selection.standing === 'drained')
     return { route: this.#intern(selection, scheme, client.place.continent ?? 'unknown', lastResort), selection, held }
   }
 

@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { buildWorkload, prng, WORKLOAD_SEED } from '../lib/workload.mjs'
-import { median } from '../lib/stats.mjs'
+import { median, table as textTable } from '../lib/stats.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const { values: opt } = parseArgs({
@@ -79,7 +79,9 @@ const gc = (() => {
   try { setFlagsFromString('--expose-gc'); return runInNewContext('gc') } catch { return null }
 })()
 const memory = () => {
-  if (gc !== null) { gc(); gc() }
+  // Several full collections: V8 flushes the bytecode of functions unused for a few, which
+  // would otherwise show as a fall of the heap (the configuration schema's, run once at start).
+  if (gc !== null) for (let i = 0; i < 8; i++) gc()
   const m = process.memoryUsage()
   return { heap: m.heapUsed, arrayBuffers: m.arrayBuffers }
 }
@@ -96,20 +98,26 @@ const enabled = table.mirrors.filter((m) => m.enabled)
 // ---- requests -----------------------------------------------------------------------------
 
 const fromFile = existsSync(opt.workload)
-const lines = fromFile
-  ? readFileSync(opt.workload, 'utf8').split('\n').filter((l) => l !== '').map((l) => { const s = l.indexOf(' '); return { ip: l.slice(0, s), path: l.slice(s + 1) } })
-  : buildWorkload({ count: 100_000, seed: WORKLOAD_SEED }).entries
-const limit = opt.requests === undefined ? lines.length : Math.min(lines.length, Number(opt.requests))
-const requests = []
-for (const { ip, path } of lines.slice(0, limit)) {
-  const parsed = parseTarget(path, config.prefixes)
-  const addr = parseIp(ip)
-  if (!parsed.ok || parsed.prefix === null || addr === null) continue
-  const rest = parsed.rest
-  const kind = rest.endsWith('.apk') ? 'package' : rest.endsWith('/APKINDEX.tar.gz') ? 'index' : 'other'
-  // wrk sends no X-Forwarded-Proto: every workload request is plain http, as in run.mjs.
-  requests.push(Object.freeze({ ip: addr, scheme: 'http', cls: classifier.classify(rest), rest, kind }))
+// In a function, so that the lines are garbage before the memory figures' first reading.
+function loadRequests () {
+  const lines = fromFile
+    ? readFileSync(opt.workload, 'utf8').split('\n').filter((l) => l !== '').map((l) => { const s = l.indexOf(' '); return { ip: l.slice(0, s), path: l.slice(s + 1) } })
+    : buildWorkload({ count: 100_000, seed: WORKLOAD_SEED }).entries
+  const limit = opt.requests === undefined ? lines.length : Math.min(lines.length, Number(opt.requests))
+  const out = []
+  for (const { ip, path } of lines.slice(0, limit)) {
+    const parsed = parseTarget(path, config.prefixes)
+    const addr = parseIp(ip)
+    if (!parsed.ok || parsed.prefix === null || addr === null) continue
+    // A copy: a slice would keep the whole workload text alive.
+    const rest = (' ' + parsed.rest).slice(1)
+    const kind = rest.endsWith('.apk') ? 'package' : rest.endsWith('/APKINDEX.tar.gz') ? 'index' : 'other'
+    // wrk sends no X-Forwarded-Proto: every workload request is plain http, as in run.mjs.
+    out.push(Object.freeze({ ip: addr, scheme: 'http', cls: classifier.classify(rest), rest, kind }))
+  }
+  return out
 }
+const requests = loadRequests()
 
 // ---- the coverage -------------------------------------------------------------------------
 
@@ -196,6 +204,7 @@ const before = memory()
 const histories = []
 let listed = 0
 let workloadListed = 0
+const bumpedFiles = new Set()
 const buildStarted = performance.now()
 for (const [n, ix] of indexes.entries()) {
   const pool = POOLS[ix.repo]
@@ -211,11 +220,12 @@ for (const [n, ix] of indexes.entries()) {
     newest.push({ name: r.file, size: r.size })
     older.push({ name: r.bumped ? r.old : r.file, size: r.size })
   }
-  let j = 0
   for (const file of wanted.get(ix.dir) ?? []) {
-    // A workload package: every 20th of them was released at the newest sync point.
+    // A workload package: one in 20 (by name, not by popularity) was released at the newest sync point.
+    const bumped = fnv(file) % 20 === 0
     newest.push({ name: file, size: 100_000 })
-    older.push({ name: j++ % 20 === 0 ? previousFile(file) : file, size: 100_000 })
+    older.push({ name: bumped ? previousFile(file) : file, size: 100_000 })
+    if (bumped) bumpedFiles.add(ix.dir + file)
     workloadListed++
   }
   listed += newest.length
@@ -351,9 +361,11 @@ const diffCA0 = perRound((i) => times.get('C')[i] - times.get('A0')[i])
 // ---- report -------------------------------------------------------------------------------
 
 const mb = (b) => (b / 2 ** 20).toFixed(1)
+const sign = (b) => (b < 0 ? '' : '+') + mb(b)
 const pct = (x, n) => `${((100 * x) / n).toFixed(2)}%`
 const kinds = Object.entries(byKind)
 const distinctRests = new Set(requests.map((q) => q.rest)).size
+const bumpedRequests = requests.filter((q) => bumpedFiles.has(q.rest)).length
 const heapDelta = afterHistories.heap - before.heap
 const abDelta = afterHistories.arrayBuffers - before.arrayBuffers
 const checksDelta = (afterChecks.heap + afterChecks.arrayBuffers) - (afterHistories.heap + afterHistories.arrayBuffers)
@@ -362,8 +374,9 @@ console.log(`  ${table.mirrors.length} mirrors (${enabled.length} enabled), keep
 console.log(`  coverage: ${histories.length} indexes, ${listed} packages listed (${workloadListed} of them the workload's), ${unionFiles} files in the unions;` +
   ` newest ${opt['age-minutes']} min old; ${[...state.values()].filter((s) => s.behind).length} mirrors on the older copy, ` +
   `${[...state.values()].filter((s) => s.missing).length} with 404 for riscv64/loongarch64; ${checks} checks`)
-console.log(`  master history memory: historyBytes ${mb(historiesBytes)} MB (${(historiesBytes / unionFiles).toFixed(2)} B a file); heap +${mb(heapDelta)} MB, arrayBuffers +${mb(abDelta)} MB` +
-  `${gc === null ? ' (no gc: upper bounds)' : ' (after gc)'}; the checks +${mb(checksDelta)} MB; built in ${(buildMs / 1000).toFixed(1)} s`)
+console.log(`  package requests for a file the older copy lacks: ${pct(bumpedRequests, byKind.package?.requests ?? 1)} (${bumpedFiles.size} of ${workloadListed} workload files)`)
+console.log(`  master history memory: historyBytes ${mb(historiesBytes)} MB (${(historiesBytes / unionFiles).toFixed(2)} B a file); heap ${sign(heapDelta)} MB, arrayBuffers ${sign(abDelta)} MB` +
+  `${gc === null ? ' (no gc: upper bounds)' : ' (after gc)'}; the checks ${sign(checksDelta)} MB; built in ${(buildMs / 1000).toFixed(1)} s`)
 console.log(`  route() paths: fast ${pct(paths.fast, N)}, reorder ${pct(paths.reorder, N)}, slow ${pct(paths.slow + paths.slowSame, N)}` +
   `${paths.slowSame > 0 ? ` (${paths.slowSame} of them gave the cached decision back)` : ''}${paths['slow?'] ? `, unclassified ${paths['slow?']}` : ''}; ` +
   `first target changed ${pct(firstMoved.package + firstMoved.index + firstMoved.other, N)}; lastResort decisions ${lastResort}; empty coverage: ${emptyDiffers} not the decision`)
@@ -371,14 +384,19 @@ for (const [k, v] of kinds) {
   console.log(`    ${k.padEnd(8)} ${String(v.requests).padStart(6)}: fast ${pct(v.fast, v.requests)}, reorder ${pct(v.reorder, v.requests)}, slow ${pct(v.slow + v.slowSame, v.requests)}, first target changed ${pct(firstMoved[k], v.requests)}`)
 }
 console.log(`  warm decide() cache misses: ${pct(decideMisses, N)}; ${rounds} rounds x ${passes} passes x ${N} calls per case`)
-const f = (x) => x.toFixed(0).padStart(6)
-console.log('')
-console.log('  case             ns/call  (min-max)')
-for (const c of cases) {
-  const r = result[c.key]
-  console.log(`  ${(c.key + ' ' + c.name).padEnd(16)} ${f(r.nsPerCall)}  (${r.minNs.toFixed(0)}-${r.maxNs.toFixed(0)})`)
+const round = (i) => ({ A: times.get('A')[i], B: times.get('B')[i], C: times.get('C')[i], A0: times.get('A0')[i] })
+const all = times.get('A').map((_, i) => round(i))
+const row = (label, pick) => {
+  const v = (f) => pick(all.map(f))
+  return [label, ...['A', 'B', 'C', 'A0'].map((k) => v((r) => r[k]).toFixed(0)), v((r) => r.B - r.A).toFixed(0), v((r) => r.B / r.A).toFixed(2), v((r) => r.C - r.A0).toFixed(0)]
 }
-console.log(`  B-A ${diffBA.toFixed(0)} ns/call, B/A ${ratioBA.toFixed(2)}, C-A0 ${diffCA0.toFixed(0)} ns/call (medians of per-round differences); ${((performance.now() - started) / 1000).toFixed(1)} s in all`)
+const minOf = (v) => Math.min(...v)
+const maxOf = (v) => Math.max(...v)
+console.log('')
+console.log(textTable(['ns/call', 'A decide', 'B route', 'C route, empty', 'A0 decide, empty', 'B-A', 'B/A', 'C-A0'],
+  [row(`median of ${rounds}`, median), row('min', minOf), row('max', maxOf)]).text.replace(/^/gm, '  '))
+console.log(`  route() took the slow path (full selection over what is known) ${pct(paths.slow + paths.slowSame, N)} of calls, reordered ${pct(paths.reorder, N)};` +
+  ` B-A, B/A and C-A0 are medians (and extremes) of per-round differences; ${((performance.now() - started) / 1000).toFixed(1)} s in all`)
 if (opt.json) {
   console.log('ROUTE_RESULT ' + JSON.stringify({
     node: process.version,

@@ -29,7 +29,8 @@ export interface RepositoryShape {
 
 /**
  * The repository at each sync point. At point p a third of the packages (those with i % 3 ===
- * p % 3) get a new version, deleting the old file, and one new package appears.
+ * p % 3) and every fourth one (fast movers, whose versions live for one sync point only) get a
+ * new version, deleting the old file, and one new package appears.
  */
 export function syncPoints (shape: RepositoryShape): SyncPoint[] {
   const points: SyncPoint[] = []
@@ -44,7 +45,7 @@ export function syncPoints (shape: RepositoryShape): SyncPoint[] {
       for (let i = 0; i < shape.packages + p; i++) {
         const key = `${dir}${i}`
         let v = versions.get(key)
-        if (v === undefined || (p > 0 && i % 3 === p % 3 && i < shape.packages)) versions.set(key, v = { version: (v?.version ?? 0) + 1, since: time })
+        if (v === undefined || (p > 0 && (i % 3 === p % 3 || i % 4 === 0) && i < shape.packages)) versions.set(key, v = { version: (v?.version ?? 0) + 1, since: time })
         const spec: PackageSpec = { name: i < shape.packages ? `pkg${i}` : `new${i}`, version: `1.${v.version}-r0`, arch: dir.split('/')[2] ?? 'x86_64' }
         const body = Buffer.from(`${dir}${packageFile(spec)}\n`)
         specs.push({ ...spec, size: body.length })

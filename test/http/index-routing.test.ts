@@ -125,12 +125,13 @@ const EVENTS: readonly Event[] = [
     before: async (w) => { await w.fakes.a.down(); await w.running.service.prober?.probeNow('a') },
     after: async (w) => { await w.fakes.a.up(); await w.learn() }
   },
+  { name: 'A dies', after: async (w) => { await w.fakes.a.down(); await w.running.service.prober?.probeNow('a') } },
+  { name: 'B dies', after: async (w) => { await w.fakes.b.down(); await w.running.service.prober?.probeNow('b') } },
+  // Last: a master never goes back, so no event may follow this one.
   {
     name: "the master advances so A's lag crosses volatileMaxLagSeconds",
     after: async (w) => { putAt(w.master, S(3)); await w.learn() }
-  },
-  { name: 'A dies', after: async (w) => { await w.fakes.a.down(); await w.running.service.prober?.probeNow('a') } },
-  { name: 'B dies', after: async (w) => { await w.fakes.b.down(); await w.running.service.prober?.probeNow('b') } }
+  }
 ]
 
 interface Tally { readonly adds: number, readonly failed: number, readonly failedWithHolder: number, readonly examples: string[] }
@@ -189,7 +190,6 @@ t.test('every event between an index fetch and its package fetches, 300 client n
     t.same(r.examples, [], `${event.name}: none failed while a live mirror held the file`)
     t.equal(r.failedWithHolder, 0)
     t.ok(r.adds >= 300 * 6)
-    t.ok(r.failed <= r.adds / 10, 'failures only where no live mirror holds the file')
   }
 })
 
