@@ -7,11 +7,15 @@ import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startFakeMirror } from './helpers/fake-mirror.js'
+import { putAt, syncPoints } from './helpers/repository.js'
 import { get } from './helpers/service.js'
 
 const entry = join(import.meta.dirname, '..', 'dist', 'main.js')
 const TOKEN = 'cluster-admin-token-0123'
 const INDEX = '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'
+/** An edge repository the master and mirror a carry, and mirror b does not. */
+const EDGE = syncPoints({ dirs: ['edge/main/x86_64/'], packages: 3, points: 1, start: Date.now() - 60_000, stepMs: 1 })[0]
+const EDGE_PACKAGE = '/alpine/edge/main/x86_64/' + (EDGE?.packages.get('edge/main/x86_64/') ?? [])[0]
 
 t.test('two workers behind one primary', async (t) => {
   // The master's canary answers late, so the first probe round visibly takes a while.
@@ -19,12 +23,14 @@ t.test('two workers behind one primary', async (t) => {
   const a = await startFakeMirror()
   const b = await startFakeMirror()
   t.teardown(async () => { await master.close(); await a.close(); await b.close() })
+  if (EDGE !== undefined) { putAt(master, EDGE); putAt(a, EDGE) }
   const dir = t.testdir()
   const mirror = (id: string, base: string) => ({ id, name: id, tier: 'community', urls: [base], country: 'DE', latitude: 52.5, longitude: 13.4, weight: 10, families: ['ipv4'], enabled: true })
   writeFileSync(join(dir, 'mirrors.yaml'), JSON.stringify({ mirrors: [mirror('a', a.base), mirror('b', b.base)] }))
   writeFileSync(join(dir, 'c.yaml'), JSON.stringify({
     host: '127.0.0.1', port: 0, workers: 2, table: 'mirrors.yaml', admin: { token: TOKEN },
-    probes: { master: master.base, intervalSeconds: 0.3, timeoutSeconds: 1, failuresToDown: 1, passesToUp: 1 }
+    probes: { master: master.base, intervalSeconds: 0.3, timeoutSeconds: 1, failuresToDown: 1, passesToUp: 1 },
+    indexes: { cycleSeconds: 1, minGapSeconds: 0 }
   }))
 
   const child = spawn(process.execPath, [entry, '--config', join(dir, 'c.yaml')], { env: { ...process.env, LOG_LEVEL: 'info' } })
@@ -47,9 +53,9 @@ t.test('two workers behind one primary', async (t) => {
     for (let i = 0; i < 100; i++) { if (await cond()) return true; await new Promise((r) => setTimeout(r, 50)) }
     return false
   }
-  const seen = async (n: number): Promise<Set<string>> => {
+  const seen = async (n: number, path = INDEX): Promise<Set<string>> => {
     const ids = new Set<string>()
-    for (let i = 0; i < n; i++) ids.add(String((await get(port, INDEX, { 'X-Forwarded-For': `85.${i}.1.1` })).headers['x-mirrorgate-mirror']))
+    for (let i = 0; i < n; i++) ids.add(String((await get(port, path, { 'X-Forwarded-For': `85.${i}.1.1` })).headers['x-mirrorgate-mirror']))
     return ids
   }
   // Workers are not ready until the primary's first probe round is in, then all of them are.
@@ -59,6 +65,9 @@ t.test('two workers behind one primary', async (t) => {
   t.same([...new Set(readiness)], [200], 'every worker')
   t.same([...await seen(40)].sort(), ['a', 'b'])
   t.ok(await until(async () => /"state":"up"/.test((await get(port, '/api/v1/mirrors')).body)), 'probe results reach the workers')
+  // What each mirror holds reaches the workers too (the master's file sets as typed arrays):
+  // b lacks edge/, so once its copy is checked no worker sends an edge package there.
+  t.ok(await until(async () => [...await seen(40, EDGE_PACKAGE)].join() === 'a'), 'edge packages only to the mirror that has edge/')
 
   // A drain goes to the primary and reaches every worker.
   const drain = await fetch(`http://127.0.0.1:${port}/api/v1/admin/mirrors/a/drain`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: '{}' })
@@ -99,6 +108,7 @@ t.test('two workers behind one primary', async (t) => {
   await load
   t.ok(statuses.length > 50, `load ran through the restart (${statuses.length} requests)`)
   t.same([...new Set(statuses)], [302], 'every request answered 302')
+  t.same([...await seen(40, EDGE_PACKAGE)], ['a'], 'restarted workers start with what is known of the files')
 
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'clean exit on SIGTERM')

@@ -1,13 +1,14 @@
 // What a cluster primary and its workers say to each other over IPC. The primary owns the
 // live state; workers hold a copy, kept current by these messages, and only serve.
 
+import type { IndexHistory } from '../core/file-set.js'
 import type { Health, ProbeResult } from '../core/health.js'
 import type { Family, Scheme } from '../core/types.js'
 import type { CoverageChange, FleetState } from '../live/fleet.js'
 
 export type ToWorker =
   /** The whole state: sent once when a worker starts. */
-  | { readonly t: 'state', readonly table: string, readonly file: string, readonly fleet: FleetState }
+  | { readonly t: 'state', readonly table: string, readonly file: string, readonly fleet: FleetState, readonly indexes: readonly IndexHistory[] }
   /** Health, master and drains, after a change that is not a probe result (a drain, say). */
   | { readonly t: 'fleet', readonly fleet: FleetState }
   /** A new table was accepted: its text, validated again by the worker. */

@@ -93,8 +93,8 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
     const worker = cluster.fork()
     worker.on('message', (m: ToPrimary) => {
       if (m.t === 'ready') {
-        worker.send({ t: 'state', table: state.tableText, file: config.table, fleet: state.fleet.exportState() } satisfies ToWorker)
-        for (const history of state.fleet.coverage.indexes.values()) worker.send({ t: 'coverage', change: { kind: 'index', history } } satisfies ToWorker)
+        const indexes = [...state.fleet.coverage.indexes.values()]
+        worker.send({ t: 'state', table: state.tableText, file: config.table, fleet: state.fleet.exportState(), indexes } satisfies ToWorker)
         ready.add(worker)
       } else if (m.t === 'collected') {
         collecting.get(m.seq)?.(m.metrics)

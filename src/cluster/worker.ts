@@ -84,6 +84,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   })
   const fleet = new Fleet(parseTableText(first.table, first.file), { ...config.probes, ...config.freshness })
   fleet.importState(first.fleet)
+  for (const history of first.indexes) fleet.setIndex(history)
   const metrics = new Metrics(geoip, fleet, config.instance)
   // The worker's own view of the DNS endpoints (for /api/v1/dns/*), over its copy of the fleet.
   // The worker's view of the DNS endpoints (for /api/v1/dns/*): health comes from the primary.
@@ -94,7 +95,11 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
 
   process.on('message', (m: ToWorker) => {
     switch (m.t) {
-      case 'state': fleet.setTable(parseTableText(m.table, m.file)); fleet.importState(m.fleet); break
+      case 'state':
+        fleet.setTable(parseTableText(m.table, m.file))
+        fleet.importState(m.fleet)
+        for (const history of m.indexes) fleet.setIndex(history)
+        break
       case 'fleet': fleet.importState(m.fleet); break
       case 'table': fleet.setTable(parseTableText(m.table, m.file)); break
       case 'probe': fleet.record(m.id, m.scheme, m.result, m.family); break

@@ -39,10 +39,10 @@ const ok = (syncTime: number): ProbeResult => ({ ok: true, at: NOW - MIN, latenc
 /** An index with the versions given, oldest first: each lists the files named. */
 function history (dir: string, versions: ReadonlyArray<readonly [number, readonly string[]]>): IndexHistory {
   let h: IndexHistory | null = null
-  versions.forEach(([lastModified, names], i) => {
-    h = addVersion(h, dir + 'APKINDEX.tar.gz', { lastModified, size: 1000 + i, etag: null }, names.map((name) => ({ name, size: 100 })), lastModified)
-  })
-  return h as unknown as IndexHistory
+  for (const [lastModified, names] of versions) {
+    h = addVersion(h, dir + 'APKINDEX.tar.gz', { lastModified, size: 1000 + names.length, etag: null }, names.map((name) => ({ name, size: 100 })), lastModified)
+  }
+  return h as IndexHistory
 }
 
 const copy = (h: IndexHistory, version: number): IndexCheck => ({ kind: 'copy', key: (h.versions[version] as { key: string }).key, at: NOW - 2 * MIN, syncTime: SYNC })
@@ -204,6 +204,26 @@ t.test('explain: the only holder is drained, so the fallback goes first; without
   t.equal(last.e.choice.mirror, 'a')
   t.equal(last.e.choice.location, last.location)
   t.match(last.e.choice.reason, /^a last resort, there being no fallback: .*lists this file/)
+})
+
+t.test('explain: every candidate down, the fallback first only for a file it has', async (t) => {
+  const { fleet, port } = await start(t)
+  // a and b fail; the others, which hold nothing known, are drained and out of the way.
+  for (const id of ['c', 'd', 'e']) fleet.drain(id, null, 'maintenance')
+  for (let i = 0; i < 3; i++) {
+    for (const id of ['a', 'b']) for (const scheme of ['http', 'https'] as const) fleet.record(id, scheme, { ok: false, at: NOW, latencyMs: 0, syncTime: null, failure: 'connect', message: 'refused' })
+  }
+  t.notOk(fleet.failOpen)
+  const newest = await both(port, `/alpine/${M}foo-2.apk`)
+  t.equal(newest.location, `${FALLBACK}${M}foo-2.apk`, 'the fallback has what the master\'s newest index lists')
+  t.equal(newest.e.choice.location, newest.location)
+  t.equal(newest.e.choice.reason, 'every mirror that could serve this client is down: the configured fallback first')
+
+  const older = await both(port, `/alpine/${M}foo-1.apk`)
+  t.equal(older.mirror, 'b', 'only an older version lists it: the fallback has dropped it, the dead-looking holder may serve it')
+  t.equal(older.e.choice.mirror, 'b')
+  t.equal(older.e.choice.location, older.location)
+  t.match(older.e.choice.reason, /^every mirror that could serve this client is down, and the fallback no longer has this file: .*lists this file/)
 })
 
 interface MirrorsBody {

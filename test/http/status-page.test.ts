@@ -35,7 +35,7 @@ const fail = (at: number, message: string): ProbeResult => ({ ok: false, at, lat
 function index (dir: string, ...times: number[]): IndexHistory {
   let h: IndexHistory | null = null
   for (const at of times) h = addVersion(h, `${dir}APKINDEX.tar.gz`, { lastModified: at, size: at % 1000, etag: null }, [{ name: `pkg-${at}.apk`, size: 1 }], at)
-  return h as unknown as IndexHistory
+  return h as IndexHistory
 }
 
 /**

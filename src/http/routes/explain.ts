@@ -113,7 +113,13 @@ function fileChoice (route: Decision, file: FileView, selection: Selection, fall
     : 'the master\'s newest index lists this file and no mirror both live and fresh enough is known to hold it: the configured fallback, in step with the master, first'
   if (route.lastResort && fallback !== null) return fallbackChoice(fallback, suffix, why)
   const reason = mirrorReason(file, top.id, selection.groupReason)
-  return { mirror: top.id, location: top.base + suffix, reason: route.lastResort ? `a last resort, there being no fallback: ${reason}` : reason }
+  if (route.lastResort) return { mirror: top.id, location: top.base + suffix, reason: `a last resort, there being no fallback: ${reason}` }
+  // Every candidate down, yet no fallback first: only older versions list the file, and the
+  // fallback, in step with the master, has dropped it.
+  if (selection.standing === 'down' && fallback !== null) {
+    return { mirror: top.id, location: top.base + suffix, reason: `every mirror that could serve this client is down, and the fallback no longer has this file: ${reason}` }
+  }
+  return { mirror: top.id, location: top.base + suffix, reason }
 }
 
 function param (q: Record<string, unknown>, name: string): string | undefined {
