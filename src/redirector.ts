@@ -77,7 +77,7 @@ export interface FileFacts {
   readonly facts: PathFacts
   /** The redirect's choice for this path (route()), best first. */
   readonly route: Decision
-  /** Some enabled mirror is known to hold the file. */
+  /** Some mirror this client may be sent to is known to hold the file. */
   readonly held: boolean
 }
 

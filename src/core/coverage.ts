@@ -72,7 +72,8 @@ export interface DeclaredCoverage {
 export function compileCoverage (declared: DeclaredCoverage | null): CoverageRule | null {
   if (declared === null || (declared.include.length === 0 && declared.exclude.length === 0)) return null
   const any = (globs: readonly string[]): RegExp | null => globs.length === 0 ? null : new RegExp(globs.map((g) => `(?:${compileGlob(g).source})`).join('|'))
-  return Object.freeze({ include: any(declared.include), exclude: any(declared.exclude) })
+  const globs = Object.freeze({ include: Object.freeze([...declared.include]), exclude: Object.freeze([...declared.exclude]) })
+  return Object.freeze({ include: any(declared.include), exclude: any(declared.exclude), globs })
 }
 
 export function declaredCarries (rule: CoverageRule, rest: string): boolean {

@@ -37,6 +37,8 @@ export interface Site {
 export interface CoverageRule {
   readonly include: RegExp | null
   readonly exclude: RegExp | null
+  /** The globs as the table gives them, for people. */
+  readonly globs: { readonly include: readonly string[], readonly exclude: readonly string[] }
 }
 
 /** One mirror as the selection sees it: validated, with derived fields filled in. */

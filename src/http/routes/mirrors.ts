@@ -59,10 +59,8 @@ export const INDEX_STATES: readonly IndexState[] = ['current', 'behind', 'unknow
  * What the table declares a mirror carries. Core keeps only the compiled RegExps, so their
  * sources are shown (`syntax` says so, and will say 'glob' once the rule keeps its globs).
  */
-function declaredView (rule: CoverageRule | null): { include: string[], exclude: string[], syntax: 'glob' | 'regexp' } | null {
-  if (rule === null) return null
-  const sources = (re: RegExp | null): string[] => (re === null ? [] : [re.source])
-  return { include: sources(rule.include), exclude: sources(rule.exclude), syntax: 'regexp' }
+function declaredView (rule: CoverageRule | null): { include: readonly string[], exclude: readonly string[] } | null {
+  return rule === null ? null : rule.globs
 }
 
 /**

@@ -44,7 +44,7 @@ export interface MirrorView {
 export interface CoverageView {
   /** measured (some index HEAD told), declared (the table's `coverage:`), or none. */
   readonly basis: string
-  readonly declared: { readonly include: readonly string[], readonly exclude: readonly string[], readonly syntax: string } | null
+  readonly declared: { readonly include: readonly string[], readonly exclude: readonly string[] } | null
   readonly counts: Readonly<Record<string, number>>
   /** Folder (`v3.22/main/x86_64/`) to state. */
   readonly indexes: Readonly<Record<string, string>>
