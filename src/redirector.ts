@@ -239,7 +239,6 @@ export class Redirector {
     return this.#routeByFiles(ip, scheme, cls, rest, facts, pinned).route
   }
 
-
   /** Whether some mirror of the table declares what it carries (then every path is checked). */
   #declares (table: MirrorTable): boolean {
     if (this.#declaring?.table !== table) this.#declaring = { table, any: table.mirrors.some((m) => m.coverage !== null) }
