@@ -231,8 +231,10 @@ export class Redirector {
   route (ip: Ip, scheme: Scheme, cls: PathClass, rest: string, pinned: PinnedRegion | null = null): Decision {
     const decision = this.decide(ip, scheme, cls, pinned)
     const coverage = this.#live.coverage
+    const declares = this.#declares(this.#snapshot.table)
+    if (coverage.indexes.size === 0 && !declares) return decision
     const facts = this.#facts(rest)
-    if (!this.#declares(this.#snapshot.table) && (facts === null || !coverage.indexes.has(facts.dir))) return decision
+    if (!declares && (facts === null || !coverage.indexes.has(facts.dir))) return decision
     const pick = decision.lastResort ? -1 : this.#firstFit(decision, coverage, facts, rest)
     if (pick === 0) return decision
     if (pick > 0) return this.#reorder(decision, pick, coverage, facts, rest)
@@ -266,14 +268,16 @@ export class Redirector {
     const isIndex = history !== undefined && facts?.name === history.name
     // A file some kept version lists, in a folder some mirror's copy is known of: mirrors known
     // to hold it come first, so 'unknown' does not fit. With nothing checked yet, it does.
-    const listed = history !== undefined && !isIndex && (coverage.checks.get(history.dir)?.size ?? 0) > 0 &&
-      findFile(history, (facts as PathFacts).hash) >= 0
+    // Worked out at the first 'unknown' only: most requests never meet one.
+    let listed: boolean | null = null
+    const isListed = (): boolean => (listed ??= history !== undefined && !isIndex && (coverage.checks.get(history.dir)?.size ?? 0) > 0 &&
+      findFile(history, (facts as PathFacts).hash) >= 0)
     let inGroup = -1
     for (let i = 0; i < decision.targets.length; i++) {
       const id = (decision.targets[i] as Target).id
       const mirror = snapshot.table.byId.get(id) as Mirror
       const answer = holds(coverage, mirror, facts, rest, snapshot.byId.get(id)?.syncTime ?? null)
-      if (answer === 'no' || (answer === 'unknown' && listed)) continue
+      if (answer === 'no' || (answer === 'unknown' && isListed())) continue
       if (!isIndex) return i
       let current = false
       if (answer === 'yes') {

@@ -12,7 +12,10 @@
 //                   its own baseline
 //
 //   node bench/core/route.mjs [--quick] [--json] [--rounds N] [--workload FILE] [--root DIR]
-//        [--behind F] [--missing F] [--age-minutes M] [--requests N]
+//        [--behind F] [--missing F] [--age-minutes M] [--requests N] [--cache-size N] [--seed N]
+//
+// --root is the mirrorgate checkout whose dist/ is measured (default: this repository);
+// --cache-size the decision cache's networks (default: the service's, selection.cacheSize).
 //
 // The coverage: every APKINDEX Alpine serves (v3.13..v3.23 and edge; main and community, testing
 // on edge; the architectures of each branch) with the package counts of the tests'
@@ -24,7 +27,12 @@
 // everywhere, the rest the newest; a share (--missing) answers 404 for riscv64 and loongarch64.
 //
 // Each sample is whole passes over the same request sequence, for every case; cases rotate their
-// order every round; the report is the median ns per call over the rounds.
+// order every round; the report is the median ns per call over the rounds, and the median of the
+// per-round differences. Before timing, an untimed pass sorts every route() call: the fast path
+// (decide()'s own object), a reorder (a new object: another target first) or the slow path (a
+// full selection over what is known: it places the client again, so GeoIP's lookup counter
+// moves). It also reports the master histories' memory (historyBytes, and the heap and array
+// buffers they added, after garbage collection).
 
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -153,11 +161,11 @@ const rnd = prng(Number(opt.seed))
 const SYLLABLES = ['lib', 'py', 'gtk', 'x', 'qt', 'font', 'perl', 'lua', 'ruby', 'go', 'rust', 'node', 'kde', 'gnome', 'ca', 'ne', 'mo',
   'ra', 'ti', 'ko', 'sel', 'ban', 'dor', 'vik', 'zen', 'pul', 'far', 'gon', 'mir', 'tor', 'lex', 'nix', 'sto', 'wav', 'ice', 'arc']
 const SUFFIXES = ['', '', '', '', '-dev', '-doc', '-libs', '-openrc', '-lang', '-dbg', '-static', '-utils', '-bash-completion', '-pyc']
-function namePool (count, prefix) {
+function namePool (count) {
   const seen = new Set()
   const out = []
   while (out.length < count) {
-    let stem = prefix
+    let stem = ''
     for (let n = 1 + rnd.int(3); n > 0; n--) stem += rnd.pick(SYLLABLES)
     let name = stem + rnd.pick(SUFFIXES)
     if (seen.has(name)) name += out.length
@@ -166,7 +174,7 @@ function namePool (count, prefix) {
   }
   return out
 }
-const POOLS = { main: namePool(6000, ''), community: namePool(22_000, ''), testing: namePool(12_000, '') }
+const POOLS = { main: namePool(6000), community: namePool(22_000), testing: namePool(12_000) }
 const versionOf = (r) => `${r.int(30)}.${r.int(20)}.${r.int(12)}`
 /** Per branch and name: a version, and whether the newest sync point replaced its release. */
 function release (branch, name, index) {
@@ -205,6 +213,8 @@ const histories = []
 let listed = 0
 let workloadListed = 0
 const bumpedFiles = new Set()
+/** By folder: the identity keys of the newest copy and the one before, as a HEAD of each answers. */
+const keys = new Map()
 const buildStarted = performance.now()
 for (const [n, ix] of indexes.entries()) {
   const pool = POOLS[ix.repo]
@@ -230,9 +240,11 @@ for (const [n, ix] of indexes.entries()) {
   }
   listed += newest.length
   const path = ix.dir + 'APKINDEX.tar.gz'
-  let h = addVersion(null, path, { lastModified: olderAt, size: 1_000_000 + 2 * n, etag: null }, older, olderAt)
-  h = addVersion(h, path, { lastModified: newestAt, size: 1_000_001 + 2 * n, etag: null }, newest, newestAt)
+  const identities = [{ lastModified: newestAt, size: 1_000_001 + 2 * n }, { lastModified: olderAt, size: 1_000_000 + 2 * n }]
+  let h = addVersion(null, path, { ...identities[1], etag: null }, older, olderAt)
+  h = addVersion(h, path, { ...identities[0], etag: null }, newest, newestAt)
   histories.push(h)
+  keys.set(h.dir, identities.map(identityKey))
 }
 const buildMs = performance.now() - buildStarted
 const afterHistories = memory()
@@ -258,15 +270,20 @@ for (const h of histories) {
     const s = state.get(m.id)
     const at = now - checkRnd.int(60) * MINUTE
     if (s.missing && (arch === 'riscv64' || arch === 'loongarch64')) fleet.recordIndexCheck(m.id, h.dir, { kind: 'missing', at })
-    else fleet.recordIndexCheck(m.id, h.dir, { kind: 'copy', key: (h.versions[s.behind ? 1 : 0]).key, at, syncTime: null })
+    else fleet.recordIndexCheck(m.id, h.dir, { kind: 'copy', key: keys.get(h.dir)[s.behind ? 1 : 0], at, syncTime: null })
     checks++
   }
 }
 const afterChecks = memory()
+// The name pools and the workload's files are the bench's, not the service's: used once more
+// here, they stay alive through the readings above instead of falling out of the heap during them.
+if (POOLS.main.length + wanted.size + indexes.length < 0) console.log('unreachable')
 const historiesBytes = histories.reduce((n, h) => n + historyBytes(h), 0)
 const unionFiles = histories.reduce((n, h) => n + h.files.length, 0)
-// Sanity: the keys recorded are the versions kept.
-for (const h of histories) if (h.versions.length !== 2) throw new Error(`${h.path}: ${h.versions.length} versions kept, expected 2`)
+// Sanity: both versions kept, newest first, under the keys the checks give.
+for (const h of histories) {
+  if (h.versions.length !== 2 || h.versions.some((v, i) => v.key !== keys.get(h.dir)[i])) throw new Error(`${h.path}: the versions kept are not the two added`)
+}
 
 const keep = config.linkCount + 1
 const make = (live) => new Redirector({ geoip, live, policy: config.selection, keep, cacheSize: Number(opt['cache-size'] ?? config.selection.cacheSize), freshness: config.freshness })
@@ -375,8 +392,8 @@ console.log(`  coverage: ${histories.length} indexes, ${listed} packages listed 
   ` newest ${opt['age-minutes']} min old; ${[...state.values()].filter((s) => s.behind).length} mirrors on the older copy, ` +
   `${[...state.values()].filter((s) => s.missing).length} with 404 for riscv64/loongarch64; ${checks} checks`)
 console.log(`  package requests for a file the older copy lacks: ${pct(bumpedRequests, byKind.package?.requests ?? 1)} (${bumpedFiles.size} of ${workloadListed} workload files)`)
-console.log(`  master history memory: historyBytes ${mb(historiesBytes)} MB (${(historiesBytes / unionFiles).toFixed(2)} B a file); heap ${sign(heapDelta)} MB, arrayBuffers ${sign(abDelta)} MB` +
-  `${gc === null ? ' (no gc: upper bounds)' : ' (after gc)'}; the checks ${sign(checksDelta)} MB; built in ${(buildMs / 1000).toFixed(1)} s`)
+console.log(`  master history memory: historyBytes ${mb(historiesBytes)} MiB (${(historiesBytes / unionFiles).toFixed(2)} B a file); heap ${sign(heapDelta)} MiB, arrayBuffers ${sign(abDelta)} MiB` +
+  `${gc === null ? ' (no gc: upper bounds)' : ' (after gc)'}; the checks ${sign(checksDelta)} MiB; built in ${(buildMs / 1000).toFixed(1)} s`)
 console.log(`  route() paths: fast ${pct(paths.fast, N)}, reorder ${pct(paths.reorder, N)}, slow ${pct(paths.slow + paths.slowSame, N)}` +
   `${paths.slowSame > 0 ? ` (${paths.slowSame} of them gave the cached decision back)` : ''}${paths['slow?'] ? `, unclassified ${paths['slow?']}` : ''}; ` +
   `first target changed ${pct(firstMoved.package + firstMoved.index + firstMoved.other, N)}; lastResort decisions ${lastResort}; empty coverage: ${emptyDiffers} not the decision`)
