@@ -8,6 +8,7 @@ import type { ProbeResult } from './core/health.js'
 import type { InstanceConfig } from './config/schema.js'
 import { familiesOf } from './core/table.js'
 import type { Fleet } from './live/fleet.js'
+import type { LoadMeter } from './live/load.js'
 import type { GeoIp } from './geoip/reader.js'
 
 // Status codes as label text, so counting a response does not format a number.
@@ -57,10 +58,15 @@ export class Metrics {
   readonly #dnsQueries: Tally
   readonly #dnsEcsQueries: Tally
   readonly #indexChecks: Counter<'result'>
+  readonly #overflows: Tally
+  readonly #registers: Registry[]
+  readonly #fleet: Fleet
 
   /** `geoip` is null in a cluster primary, which serves no HTTP. */
   constructor (geoip: GeoIp | null, fleet: Fleet, instance: InstanceConfig) {
     const registers = [this.registry]
+    this.#registers = registers
+    this.#fleet = fleet
     collectDefaultMetrics({ register: this.registry })
     this.#requests = new Tally('mirrorgate_http_requests_total', 'HTTP requests by route and status', ['route', 'status'], registers)
     this.#redirects = new Tally('mirrorgate_redirects_total', 'Redirects to mirrors by mirror id and client continent', ['mirror', 'continent'], registers)
@@ -129,6 +135,7 @@ export class Metrics {
         for (const s of fleet.status()) if (s.mirror.enabled && s.lagMs !== null) this.set({ mirror: s.mirror.id }, s.lagMs / 1000)
       }
     })
+    this.#overflows = new Tally('mirrorgate_overflows_total', 'Redirects that passed over a mirror at its budget: the first full mirror in the network\'s order, and where it went (a mirror, or fallback)', ['from', 'to'], registers)
     this.#indexChecks = new Counter({ name: 'mirrorgate_index_checks_total', help: 'HEAD checks of index copies on mirrors by result (copy, missing, failing)', labelNames: ['result'], registers })
     new Gauge({
       name: 'mirrorgate_mirror_indexes',
@@ -166,6 +173,24 @@ export class Metrics {
   probe (target: { readonly kind: 'mirror' | 'master' | 'endpoint', readonly id: string | null }, result: ProbeResult): void {
     if (result.ok) this.#probeSeconds.observe({ target: target.kind }, result.latencyMs / 1000)
     else this.#probeFailures.inc({ mirror: target.id ?? 'master', reason: result.failure ?? 'other' })
+  }
+
+  /** Exposes each budgeted mirror's load over this process's share of its budget. */
+  watchLoad (load: LoadMeter): void {
+    const fleet = this.#fleet
+    new Gauge({
+      name: 'mirrorgate_mirror_load_ratio',
+      help: "Each budgeted mirror's recent load (redirects or estimated bytes a second, the larger) over this process's share of its budget",
+      labelNames: ['mirror'], registers: this.#registers, aggregator: 'average',
+      collect () {
+        this.reset()
+        for (const m of fleet.table.mirrors) if (m.enabled && m.budget !== null) this.set({ mirror: m.id }, load.ratio(m))
+      }
+    })
+  }
+
+  overflow (from: string, to: string): void {
+    this.#overflows.add(from, to)
   }
 
   /** A HEAD of one index copy on one mirror (the labels stay bounded: the result only). */

@@ -13,13 +13,18 @@
 // to the first mirror in that same order whose copy of the index lists it, an index to a copy
 // within the bound (the current one, where the comparably-near group has it), and a folder a
 // mirror lacks is never sent there. Only when none of the ranked mirrors qualifies does a full
-// selection over what is known run (core/file-routing.ts); that is uncached and rare.
+// selection over what is known runs (core/file-routing.ts); that is uncached and rare.
+//
+// Under budgets (core/capacity.ts), route() first places the network: it keeps the mirror it
+// was given while that mirror has room, else takes the next in its order that has; the network's
+// index and its packages go through the same placement, so they stay on one mirror.
 
 import { LRUCache } from 'lru-cache'
 import { networkId, networkKey, type Ip } from './core/ip.js'
 import { NetworkCache } from './network-cache.js'
 import { holds, holding, indexLagMs, mirrorIndex, pathFacts, type Coverage, type PathFacts } from './core/coverage.js'
 import { findFile, lists } from './core/file-set.js'
+import { place, type Placement } from './core/capacity.js'
 import { fileGate } from './core/file-routing.js'
 import type { FreshnessPolicy, PathClass } from './core/freshness.js'
 import { orderForNetwork, rankForPlace, select, type PlaceRanking, type Ranked, type Selection, type SelectionPolicy } from './core/selection.js'
@@ -27,6 +32,7 @@ import type { Snapshot } from './core/snapshot.js'
 import { baseFor } from './core/table.js'
 import type { Client, Mirror, MirrorTable, Place, Scheme } from './core/types.js'
 import type { GeoIp } from './geoip/reader.js'
+import type { LoadMeter } from './live/load.js'
 import type { Metrics } from './metrics.js'
 
 /** One mirror the client may go to, reduced to what a response needs. */
@@ -35,6 +41,8 @@ export interface Target {
   readonly base: string
   /** Lowercase ISO country, as RFC 6249's geo= parameter wants it. */
   readonly geo: string
+  /** The mirror's hash seed (its budget thresholds per network derive from it). */
+  readonly seed: number
 }
 
 /** A region the client pinned with a hint: its place replaces the GeoIP one. */
@@ -71,6 +79,18 @@ export interface Explanation {
   readonly appliedClass: PathClass
   /** What is known of the requested file, when its folder's index is followed. */
   readonly file: FileFacts | null
+  /** Where budgets place this network, when some mirror has one. */
+  readonly budget: BudgetFacts | null
+}
+
+export interface BudgetFacts {
+  /** The mirror the network had been given, if any. */
+  readonly assigned: string | null
+  /** The mirror it goes to now (null: every candidate is full, the fallback), and the full ones passed over. */
+  readonly placed: string | null
+  readonly passedOver: readonly string[]
+  /** Each candidate's load over this instance's share of its budget (0: no budget). */
+  readonly loads: ReadonlyArray<{ readonly id: string, readonly ratio: number }>
 }
 
 export interface FileFacts {
@@ -87,8 +107,16 @@ const PLACES_RANKED = 4096
 /** Distinct decisions kept for sharing; far more than a table of a few hundred mirrors yields. */
 const DECISIONS_SHARED = 100_000
 
+/** Under budgets, this many more mirrors are ranked per client: where full mirrors' networks go. */
+const OVERFLOW_EXTRA = 8
+
 /** Request paths whose folder and file hash are remembered: apk asks for the same few thousand. */
 const PATHS_REMEMBERED = 10_000
+
+/** A 32-bit hash of a network id (below 2^52), for its budget thresholds. */
+function networkHash (id: number): number {
+  return ((id % 4294967296) ^ Math.floor(id / 4294967296)) >>> 0
+}
 
 /** Class x scheme x family as 0..7: an index into a place's rankings, a part of a decision key. */
 function kindOf (cls: PathClass, scheme: Scheme, family: 4 | 6): number {
@@ -121,14 +149,19 @@ export class Redirector {
   readonly #now: () => number
   readonly #paths = new Map<string, PathFacts | null>()
   #declaring: { table: MirrorTable, any: boolean } | null = null
+  readonly #load: LoadMeter | null
+  /** Under budgets: the mirror each client network was given, by network id ('' : none had room). */
+  readonly #assigned: NetworkCache<string>
 
   /** `placesRanked` bounds the per-place rankings (default PLACES_RANKED). */
   constructor (opts: { geoip: GeoIp, live: LiveSource, policy: SelectionPolicy, keep: number, cacheSize: number, placesRanked?: number, metrics?: Metrics,
-    freshness?: Pick<FreshnessPolicy, 'volatileMaxLagMs'>, now?: () => number }) {
+    freshness?: Pick<FreshnessPolicy, 'volatileMaxLagMs'>, now?: () => number, load?: LoadMeter }) {
     this.#geoip = opts.geoip
     this.#policy = opts.policy
     this.#volatileMaxLagMs = opts.freshness?.volatileMaxLagMs ?? Infinity
     this.#now = opts.now ?? Date.now
+    this.#load = opts.load ?? null
+    this.#assigned = new NetworkCache(opts.cacheSize)
     this.#keep = opts.keep
     this.#metrics = opts.metrics ?? null
     this.#live = opts.live
@@ -178,7 +211,7 @@ export class Redirector {
     if (cached !== undefined) return cached
     const started = performance.now()
     const client = this.client(ip, scheme, pinned)
-    const selection = orderForNetwork(this.#ranking(client, cls), client.network, this.#keep)
+    const selection = orderForNetwork(this.#ranking(client, cls), client.network, this.#keepFor(this.#snapshot.table))
     const decision = this.#intern(selection, scheme, client.place.continent ?? 'unknown', selection.standing === 'down')
     this.#metrics?.selectionSeconds.observe((performance.now() - started) / 1000)
     if (typeof key === 'number') this.#cache.set(key, decision)
@@ -192,7 +225,7 @@ export class Redirector {
     const kind = kindOf(cls, client.scheme, client.family)
     let ranking = kinds[kind]
     if (ranking === undefined) {
-      const full = rankForPlace(this.#snapshot.table, client, this.#policy, this.#snapshot.gates[cls], this.#keep)
+      const full = rankForPlace(this.#snapshot.table, client, this.#policy, this.#snapshot.gates[cls], this.#keepFor(this.#snapshot.table))
       // Only what ordering needs: the exclusions (explain's business) would otherwise stay
       // in memory once per cached place.
       ranking = kinds[kind] = { group: full.group, alternatives: full.alternatives, excluded: [], groupReason: '', standing: full.standing }
@@ -220,8 +253,40 @@ export class Redirector {
     const base = baseFor(mirror, scheme) as string // the selection excluded mirrors without one
     const key = mirror.id + ' ' + base
     let t = this.#targets.get(key)
-    if (t === undefined) this.#targets.set(key, t = Object.freeze({ id: mirror.id, base, geo: mirror.country.toLowerCase() }))
+    if (t === undefined) this.#targets.set(key, t = Object.freeze({ id: mirror.id, base, geo: mirror.country.toLowerCase(), seed: mirror.seed }))
     return t
+  }
+
+  /** Whether the table in force has budgets (then each redirect's load is counted). */
+  get budgeted (): boolean {
+    return this.#live.snapshot.table.budgeted
+  }
+
+  /** How many mirrors to rank per client: more under budgets, for networks to overflow to. */
+  #keepFor (table: MirrorTable): number {
+    return table.budgeted ? this.#keep + OVERFLOW_EXTRA : this.#keep
+  }
+
+  /** Where budgets place this network among the decision's targets; `commit` remembers it. */
+  #placement (decision: Decision, network: number, commit: boolean): Placement {
+    const load = this.#load as LoadMeter
+    const table = this.#snapshot.table
+    const assigned = this.#assigned.get(network) || null
+    const placement = place(decision.targets, assigned, networkHash(network), (id) => load.ratio(table.byId.get(id) as Mirror))
+    if (commit && placement.changed) this.#assigned.set(network, placement.index < 0 ? '' : (decision.targets[placement.index] as Target).id)
+    return placement
+  }
+
+  /** The decision with the network's placed mirror first; every target full: the fallback first. */
+  #underBudget (decision: Decision, network: number): Decision {
+    const placement = this.#placement(decision, network, true)
+    if (placement.index === 0) return decision
+    if (placement.passedOver.length > 0) {
+      this.#metrics?.overflow(placement.passedOver[0] as string, placement.index < 0 ? 'fallback' : (decision.targets[placement.index] as Target).id)
+    }
+    if (placement.index < 0) return { ...decision, lastResort: true }
+    const first = decision.targets[placement.index] as Target
+    return { ...decision, targets: [first, ...decision.targets.filter((_, i) => i !== placement.index)], group: placement.index < decision.group ? decision.group : 1 }
   }
 
   /**
@@ -229,7 +294,8 @@ export class Redirector {
    * mirror is known to hold. Without anything known about the path, decide()'s own answer.
    */
   route (ip: Ip, scheme: Scheme, cls: PathClass, rest: string, pinned: PinnedRegion | null = null): Decision {
-    const decision = this.decide(ip, scheme, cls, pinned)
+    let decision = this.decide(ip, scheme, cls, pinned)
+    if (this.#load !== null && this.#snapshot.table.budgeted && !decision.lastResort && decision.targets.length > 0) decision = this.#underBudget(decision, networkId(ip))
     const coverage = this.#live.coverage
     const declares = this.#declares(this.#snapshot.table)
     if (coverage.indexes.size === 0 && !declares) return decision
@@ -308,7 +374,7 @@ export class Redirector {
     const client = this.client(ip, scheme, pinned)
     const syncTime = (id: string): number | null => snapshot.byId.get(id)?.syncTime ?? null
     const gate = fileGate(snapshot.gates[cls], coverage, facts, rest, syncTime, this.#volatileMaxLagMs, this.#now())
-    const selection = select(snapshot.table, client, this.#policy, gate, this.#keep)
+    const selection = select(snapshot.table, client, this.#policy, gate, this.#keepFor(snapshot.table))
     const history = facts === null ? undefined : coverage.indexes.get(facts.dir)
     const newest = history?.versions[0]
     const file = facts === null || history === undefined || facts.name === history.name ? -1 : findFile(history, facts.hash)
@@ -330,13 +396,30 @@ export class Redirector {
     const client = this.client(ip, scheme, pinned)
     const facts = rest === null ? null : this.#facts(rest)
     let file: FileFacts | null = null
+    const budget = this.#budgetFacts(ip, scheme, cls, pinned)
     if (rest !== null && facts !== null && this.#live.coverage.indexes.has(facts.dir)) {
       const byFiles = this.#routeByFiles(ip, scheme, cls, rest, facts, pinned)
       file = { facts, route: this.route(ip, scheme, cls, rest, pinned), held: byFiles.held }
-      return { client, selection: byFiles.selection, appliedClass: cls, file }
+      return { client, selection: byFiles.selection, appliedClass: cls, file, budget }
     }
     const volatile = select(table, client, this.#policy, gates.volatile)
-    if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile', file }
-    return { client, selection: select(table, client, this.#policy, gates.versioned), appliedClass: 'versioned', file }
+    if (cls === 'volatile' || volatile.ranked.length > 0) return { client, selection: volatile, appliedClass: 'volatile', file, budget }
+    return { client, selection: select(table, client, this.#policy, gates.versioned), appliedClass: 'versioned', file, budget }
+  }
+
+  /** The network's placement under budgets, as route() would make it (nothing is remembered). */
+  #budgetFacts (ip: Ip, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null): BudgetFacts | null {
+    const table = this.#snapshot.table
+    if (this.#load === null || !table.budgeted) return null
+    const decision = this.decide(ip, scheme, cls, pinned)
+    const network = networkId(ip)
+    const placement = this.#placement(decision, network, false)
+    const load = this.#load
+    return {
+      assigned: this.#assigned.get(network) || null,
+      placed: placement.index < 0 ? null : (decision.targets[placement.index] as Target).id,
+      passedOver: placement.passedOver,
+      loads: decision.targets.map((t) => ({ id: t.id, ratio: load.ratio(table.byId.get(t.id) as Mirror) }))
+    }
   }
 }

@@ -11,6 +11,8 @@ import { DnsResponder } from './dns/responder.js'
 import { ExportWriter } from './dns/export-writer.js'
 import { answerTtl } from './dns/zone.js'
 import { Fleet } from './live/fleet.js'
+import { LoadMeter } from './live/load.js'
+import { availableParallelism } from 'node:os'
 import { Listeners } from './listeners.js'
 import { GeoIp } from './geoip/reader.js'
 import { buildApp, type App } from './http/app.js'
@@ -163,10 +165,14 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
 
 /** The HTTP side over a fleet: GeoIP, the redirector with its cache, the app. */
 export function createHttp (config: Config, geoip: GeoIp, fleet: Fleet, directory: EndpointDirectory, metrics: Metrics, control: Control, log: Logger | null): App {
+  // Each HTTP process sees its part of the instance's traffic, so it enforces that part of the budgets.
+  const processes = config.workers === 0 ? availableParallelism() : config.workers
+  const load = new LoadMeter({ ...config.capacity, share: config.capacity.share / processes, coverage: () => fleet.coverage })
+  metrics.watchLoad(load)
   const redirector = new Redirector({
-    geoip, live: fleet, metrics, policy: config.selection, freshness: config.freshness, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
+    geoip, live: fleet, metrics, load, policy: config.selection, freshness: config.freshness, keep: config.linkCount + 1, cacheSize: config.selection.cacheSize
   })
-  return buildApp({ config, geoip, redirector, metrics, fleet, directory, control, ...(log === null ? {} : { logger: log }) })
+  return buildApp({ config, geoip, redirector, metrics, fleet, directory, control, load, ...(log === null ? {} : { logger: log }) })
 }
 
 export function openGeoIp (config: Config): GeoIp {

@@ -134,6 +134,20 @@ export const CONFIG_DOCUMENT = mapping({
     /** An index file larger than this is refused (decompressed, the limit is 8 times it). */
     maxIndexBytes: integer(1024, 1024 ** 3, 64 * 1024 ** 2)
   }),
+  /** Sponsor budgets (`budget:` per mirror in the table): how this instance measures and shares them. */
+  capacity: section({
+    /** The fraction of every mirror's budget this instance may use (e.g. 0.25 for one of four equal regions). */
+    share: number(0.0001, 1, 1),
+    /** Load is a decaying rate with this time constant: a burst counts for about this long. */
+    windowSeconds: seconds(1, 3600, 20),
+    /** Bytes a redirect is assumed to cost when the master's index does not list the file's size. */
+    meanBytes: section({
+      package: integer(1, 1e12, 500_000),
+      index: integer(1, 1e12, 1_500_000),
+      release: integer(1, 1e12, 30_000_000),
+      other: integer(1, 1e12, 1_000)
+    })
+  }),
   admin: section({ token: nullable(ADMIN_TOKEN) }),
   dns: section({
     enabled: Type.Boolean({ default: false }),
@@ -178,6 +192,7 @@ export type Config = InMs<ConfigDocument> & { readonly source: string | null }
 export type InstanceConfig = Config['instance']
 export type ProbeConfig = Config['probes']
 export type IndexesConfig = Config['indexes']
+export type CapacityConfig = Config['capacity']
 export type FreshnessConfig = Config['freshness']
 export type DnsConfig = Config['dns']
 export type DnsEndpointConfig = DnsConfig['endpoints'][number]

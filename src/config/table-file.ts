@@ -3,15 +3,17 @@
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
 import { COUNTRIES, CONTINENTS, type Continent } from '../core/countries.js'
-import { buildTable, type MirrorSpec } from '../core/table.js'
+import { PARTICIPATIONS } from '../core/capacity.js'
+import { buildTable, type MirrorSpec, type TierParticipation } from '../core/table.js'
 import type { MirrorTable, Tier } from '../core/types.js'
 import { MgError } from '../errors.js'
 import { boolean, dnsName, fail, httpUrl, ipAddress, list, mapping, number, oneOf, string, type Where } from './validate.js'
 
 const MIRROR_KEYS = ['id', 'name', 'sponsor', 'tier', 'urls', 'country', 'latitude', 'longitude', 'asns',
-  'weight', 'families', 'restrictions', 'enabled', 'note', 'dnsNames', 'addresses', 'coverage']
+  'weight', 'families', 'restrictions', 'enabled', 'note', 'dnsNames', 'addresses', 'coverage', 'budget', 'participation']
 const RESTRICTION_KEYS = ['onlyCountries', 'onlyContinents', 'excludeCountries']
 const COVERAGE_KEYS = ['include', 'exclude']
+const BUDGET_KEYS = ['requestsPerSecond', 'megabitsPerSecond']
 /** A glob below the mirror base: path characters, `*`, `**` and `?`; no leading '/'. */
 const GLOB = /^[A-Za-z0-9._~*?+@-][A-Za-z0-9._~*?+@/-]{0,199}$/
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
@@ -58,6 +60,15 @@ function mirrorSpec (where: Where, field: string, v: unknown): MirrorSpec {
         .map((g, i) => string(where, `${field}.coverage.${key}[${i}]`, g, GLOB, 'must be a glob below the mirror base, such as "v3.2*/**" or "**/riscv64/**"'))
     coverage = { include: globs('include'), exclude: globs('exclude') }
   }
+  let budget: MirrorSpec['budget']
+  if (m.budget !== undefined) {
+    const b = mapping(where, `${field}.budget`, m.budget, BUDGET_KEYS)
+    if (b.requestsPerSecond === undefined && b.megabitsPerSecond === undefined) fail(where, `${field}.budget`, 'needs requestsPerSecond, megabitsPerSecond or both')
+    budget = {
+      requestsPerSecond: b.requestsPerSecond === undefined ? undefined : number(where, `${field}.budget.requestsPerSecond`, b.requestsPerSecond, 0.001, 1e9),
+      megabitsPerSecond: b.megabitsPerSecond === undefined ? undefined : number(where, `${field}.budget.megabitsPerSecond`, b.megabitsPerSecond, 0.001, 1e9)
+    }
+  }
   return {
     id: string(where, `${field}.id`, m.id, ID, 'must be lowercase letters, digits and dashes (at most 63)'),
     name: string(where, `${field}.name`, m.name),
@@ -75,14 +86,21 @@ function mirrorSpec (where: Where, field: string, v: unknown): MirrorSpec {
     note: m.note === undefined ? undefined : string(where, `${field}.note`, m.note),
     dnsNames: m.dnsNames === undefined ? [] : list(where, `${field}.dnsNames`, m.dnsNames).map((n, i) => dnsName(where, `${field}.dnsNames[${i}]`, n)),
     addresses: m.addresses === undefined ? [] : list(where, `${field}.addresses`, m.addresses).map((a, i) => ipAddress(where, `${field}.addresses[${i}]`, a)),
-    coverage
+    coverage,
+    budget,
+    participation: m.participation === undefined ? undefined : oneOf(where, `${field}.participation`, m.participation, PARTICIPATIONS)
   }
 }
 
 /** Validates parsed YAML (or JSON) into a table. `file` names the source in error messages. */
 export function tableFromDocument (doc: unknown, file: string): MirrorTable {
   const where: Where = { file, code: 'MG_ERR_TABLE_INVALID' }
-  const top = mapping(where, '', doc, ['mirrors'])
+  const top = mapping(where, '', doc, ['participation', 'mirrors'])
+  let tiers: TierParticipation = {}
+  if (top.participation !== undefined) {
+    const p = mapping(where, 'participation', top.participation, ['t1', 'community'])
+    tiers = Object.fromEntries(Object.entries(p).map(([tier, v]) => [tier, oneOf(where, `participation.${tier}`, v, PARTICIPATIONS)]))
+  }
   const rows = list(where, 'mirrors', top.mirrors, { min: 1, max: 10000 })
   const specs = rows.map((row, i) => mirrorSpec(where, `mirrors[${i}]`, row))
   const seen = new Map<string, number>()
@@ -91,7 +109,7 @@ export function tableFromDocument (doc: unknown, file: string): MirrorTable {
     if (first !== undefined) fail(where, `mirrors[${i}].id`, `duplicate id "${s.id}" (first at mirrors[${first}])`)
     seen.set(s.id, i)
   })
-  return buildTable(specs)
+  return buildTable(specs, tiers)
 }
 
 export function parseTableText (text: string, file: string): MirrorTable {

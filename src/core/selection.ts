@@ -26,7 +26,7 @@ export type ExclusionCode =
   | 'disabled' | 'scheme' | 'family'
   | 'only-countries' | 'only-continents' | 'excluded-country'
   | 'draining' | 'down' | 'stale' | 'unprobed'
-  | 'missing-file' | 'missing-index' | 'not-declared' | 'unverified'
+  | 'missing-file' | 'missing-index' | 'not-declared' | 'unverified' | 'participation'
 
 /**
  * How far a mirror can be trusted now, best first; a mirror without a verdict is 'fresh'.
@@ -104,6 +104,9 @@ export function exclusionFor<S extends Site> (site: S, client: Client, capabilit
   if (country !== null && r.excludeCountries.includes(country)) {
     return { code: 'excluded-country', reason: `does not serve ${country}` }
   }
+  if (site.participation === 'country' && country !== site.country) {
+    return { code: 'participation', reason: `takes part for clients in ${site.country} only` }
+  }
   return null
 }
 
@@ -170,7 +173,6 @@ export function rankSites<S extends Site> (sites: readonly S[], client: Client, 
     }
   }
   const eligible: Candidate<S>[] = []
-  let inCountry = 0
   for (const { site, verdict } of usable) {
     if (verdict !== null && (levelOf(verdict) > bestLevel || (verdict.lagMs ?? 0) > groupEnd)) {
       const reason = levelOf(verdict) > bestLevel ? verdict.reason : `${verdict.reason}; the freshest live mirrors are ${minutes(groupEnd - (verdict.allowedMs ?? 0))} min behind`
@@ -178,7 +180,6 @@ export function rankSites<S extends Site> (sites: readonly S[], client: Client, 
       continue
     }
     const sameCountry = place.country !== null && site.country === place.country
-    if (sameCountry) inCountry++
     eligible.push({
       site,
       distance: distanceKm(place.latitude, place.longitude, site.latitude, site.longitude),
@@ -187,8 +188,11 @@ export function rankSites<S extends Site> (sites: readonly S[], client: Client, 
     })
   }
 
-  // Steps 2 and 3.
-  const pool = inCountry > 0 ? eligible.filter((c) => c.sameCountry) : eligible
+  // Steps 2 and 3, over the mirrors that take part fully (overflow-only ones when there are none).
+  const preferred = eligible.filter((c) => c.site.participation !== 'overflow')
+  const base = preferred.length > 0 ? preferred : eligible
+  const inCountry = base.filter((c) => c.sameCountry).length
+  const pool = inCountry > 0 ? base.filter((c) => c.sameCountry) : base
   let nearest = Infinity
   for (const c of pool) if (c.distance < nearest) nearest = c.distance
   let group = pool.filter((c) => c.distance <= nearest + policy.nearKm)
@@ -244,9 +248,10 @@ export function select (table: MirrorTable, client: Client, policy: SelectionPol
   return orderForNetwork(rankForPlace(table, client, policy, gate, limit), client.network, limit)
 }
 
-/** Alternatives: in-country first, then nearest, then by id for determinism. */
+/** Alternatives: overflow-only mirrors last, in-country first, then nearest, then by id for determinism. */
 function byAlternative<S extends Site> (a: Candidate<S>, b: Candidate<S>): number {
-  return Number(b.sameCountry) - Number(a.sameCountry) || a.distance - b.distance || (a.site.id < b.site.id ? -1 : 1)
+  return Number(a.site.participation === 'overflow') - Number(b.site.participation === 'overflow') ||
+    Number(b.sameCountry) - Number(a.sameCountry) || a.distance - b.distance || (a.site.id < b.site.id ? -1 : 1)
 }
 
 /** The first `k` of `items` in `order`: a full sort when k is large, else one bounded pass. */

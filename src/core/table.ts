@@ -2,6 +2,7 @@
 // the edge (src/config/table-file.ts); this only derives fields and freezes.
 
 import { COUNTRIES } from './countries.js'
+import type { Participation } from './capacity.js'
 import { compileCoverage, type DeclaredCoverage } from './coverage.js'
 import { fnv1a32 } from './hash.js'
 import type { Continent, Family, Mirror, MirrorTable, Restrictions, Scheme, Tier } from './types.js'
@@ -25,9 +26,16 @@ export interface MirrorSpec {
   readonly dnsNames?: readonly string[] | undefined
   readonly addresses?: readonly string[] | undefined
   readonly coverage?: Partial<DeclaredCoverage> | undefined
+  /** What this service may send it: redirects a second, and/or megabits a second of estimated transfer. */
+  readonly budget?: { readonly requestsPerSecond?: number | undefined, readonly megabitsPerSecond?: number | undefined } | undefined
+  /** How it takes part; absent: the table's default for its tier (else 'full'). */
+  readonly participation?: Participation | undefined
 }
 
-export function buildMirror (spec: MirrorSpec): Mirror {
+/** The table's defaults for how each tier takes part (`participation:` at the top of the table). */
+export type TierParticipation = Partial<Readonly<Record<Tier, Participation>>>
+
+export function buildMirror (spec: MirrorSpec, tiers: TierParticipation = {}): Mirror {
   const country = COUNTRIES.get(spec.country)
   if (country === undefined) throw new Error(`unknown country ${spec.country}`)
   const http = spec.urls.find((u) => u.startsWith('http://')) ?? null
@@ -57,6 +65,10 @@ export function buildMirror (spec: MirrorSpec): Mirror {
     dnsNames: Object.freeze([...(spec.dnsNames ?? [])]),
     addresses: Object.freeze([...(spec.addresses ?? [])]),
     coverage: compileCoverage(spec.coverage === undefined ? null : { include: spec.coverage.include ?? [], exclude: spec.coverage.exclude ?? [] }),
+    budget: spec.budget === undefined
+      ? null
+      : Object.freeze({ requestsPerSecond: spec.budget.requestsPerSecond ?? null, bytesPerSecond: spec.budget.megabitsPerSecond === undefined ? null : spec.budget.megabitsPerSecond * 125_000 }),
+    participation: spec.participation ?? tiers[spec.tier] ?? 'full',
     seed: fnv1a32(spec.id)
   })
 }
@@ -65,11 +77,14 @@ export function buildMirror (spec: MirrorSpec): Mirror {
  * The version is a hash of the content: the same table has the same version in every process
  * (a cluster's workers, every regional instance), and a reload that changes nothing keeps it.
  */
-export function buildTable (specs: readonly MirrorSpec[]): MirrorTable {
-  const mirrors = Object.freeze(specs.map(buildMirror))
+export function buildTable (specs: readonly MirrorSpec[], tiers: TierParticipation = {}): MirrorTable {
+  const mirrors = Object.freeze(specs.map((s) => buildMirror(s, tiers)))
   const byId = new Map(mirrors.map((m) => [m.id, m]))
   if (byId.size !== mirrors.length) throw new Error('duplicate mirror id')
-  return Object.freeze({ version: fnv1a32(JSON.stringify(specs)), mirrors, byId })
+  const budgeted = mirrors.some((m) => m.enabled && m.budget !== null)
+  // The tiers' defaults count only when given, so a table without them keeps its version.
+  const content = Object.keys(tiers).length === 0 ? specs : { specs, tiers }
+  return Object.freeze({ version: fnv1a32(JSON.stringify(content)), budgeted, mirrors, byId })
 }
 
 /** The scheme of a URL (http unless it says https). */

@@ -1,5 +1,6 @@
 // The plain, readonly data the core works on. No I/O types leak in here.
 
+import type { Budget, Participation } from './capacity.js'
 import type { Continent } from './countries.js'
 
 export type { Continent }
@@ -29,6 +30,8 @@ export interface Site {
   readonly ipv6: boolean
   readonly restrictions: Restrictions
   readonly enabled: boolean
+  /** How it takes part (core/capacity.ts); absent: fully, as a DNS endpoint always does. */
+  readonly participation?: Participation
   /** fnv1a32(id), precomputed for rendezvous hashing. */
   readonly seed: number
 }
@@ -55,11 +58,16 @@ export interface Mirror extends Site {
   readonly addresses: readonly string[]
   /** What it declares it carries (`coverage:` in the table); null: everything. */
   readonly coverage: CoverageRule | null
+  /** What this service may send it; null: no limit. */
+  readonly budget: Budget | null
+  readonly participation: Participation
 }
 
 export interface MirrorTable {
   /** A hash of the table's content: equal tables have equal versions, in any process. */
   readonly version: number
+  /** Some enabled mirror has a budget: the redirect places networks by load. */
+  readonly budgeted: boolean
   readonly mirrors: readonly Mirror[]
   readonly byId: ReadonlyMap<string, Mirror>
 }

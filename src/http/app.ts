@@ -17,6 +17,7 @@ import type { Control } from '../live/control.js'
 import { TrafficShare } from './traffic.js'
 import { TrustedProxies } from './client-address.js'
 import { createRedirectHandler } from './redirect.js'
+import type { LoadMeter } from '../live/load.js'
 import { errorBody, sendError } from './reply.js'
 import { registerExplain } from './routes/explain.js'
 import { registerHealth } from './routes/health.js'
@@ -34,6 +35,8 @@ export interface AppDeps {
   readonly fleet: Fleet
   readonly directory: Pick<EndpointDirectory, 'endpoints' | 'get'>
   readonly control: Control
+  /** Load against sponsor budgets (absent: budgets are not enforced, as in unit tests of the app). */
+  readonly load?: LoadMeter
   /** The process's pino logger; none in tests. */
   readonly logger?: Logger
 }
@@ -71,7 +74,7 @@ export function buildApp (deps: AppDeps): App {
   const traffic = new TrafficShare()
   const redirect = createRedirectHandler({
     redirector: deps.redirector, proxies, metrics, fallback: config.fallback, linkCount: config.linkCount,
-    classifier, traffic,
+    classifier, traffic, load: deps.load ?? null,
     instanceId: config.instance.id,
     instanceContinent: config.instance.country === null ? null : (COUNTRIES.get(config.instance.country)?.continent ?? null),
     downloadName: config.dns.name
@@ -126,8 +129,8 @@ export function buildApp (deps: AppDeps): App {
 
   registerHealth(fastify, app, metrics, deps.fleet)
   registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier, fleet: deps.fleet })
-  registerMirrors(fastify, { config, fleet: deps.fleet, traffic })
-  registerStatusPage(fastify, { config, fleet: deps.fleet, traffic })
+  registerMirrors(fastify, { config, fleet: deps.fleet, traffic, load: deps.load ?? null })
+  registerStatusPage(fastify, { config, fleet: deps.fleet, traffic, load: deps.load ?? null })
   registerDnsHealth(fastify, { directory: deps.directory })
   registerAdmin(fastify, { token: config.admin.token, fleet: deps.fleet, control: deps.control })
   return app

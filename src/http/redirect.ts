@@ -8,6 +8,7 @@ import { regionPlace } from '../core/regions.js'
 import type { Decision, Redirector, Target } from '../redirector.js'
 import type { Metrics } from '../metrics.js'
 import type { TrafficShare } from './traffic.js'
+import type { LoadMeter } from '../live/load.js'
 import type { TrustedProxies } from './client-address.js'
 import { sendError } from './reply.js'
 
@@ -19,6 +20,8 @@ export interface RedirectDeps {
   readonly linkCount: number
   readonly classifier: PathClassifier
   readonly traffic: TrafficShare
+  /** Load against sponsor budgets; counted only while the table has budgets. */
+  readonly load: LoadMeter | null
   /** This instance's id, sent as X-Mirrorgate-Instance on every redirect. */
   readonly instanceId: string
   /** This instance's continent: clients from elsewhere are counted as misplaced by GeoDNS. */
@@ -43,7 +46,7 @@ export function hostHint (host: string | undefined, downloadName: string): strin
 }
 
 export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
-  const { redirector, proxies, metrics, fallback, linkCount, classifier, traffic, instanceId, instanceContinent, downloadName } = deps
+  const { redirector, proxies, metrics, fallback, linkCount, classifier, traffic, load, instanceId, instanceContinent, downloadName } = deps
 
   function noMirror (res: ServerResponse, suffix: string): void {
     if (fallback === null) {
@@ -57,7 +60,7 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
     res.end()
   }
 
-  function sendRedirect (res: ServerResponse, decision: Decision, suffix: string): void {
+  function sendRedirect (res: ServerResponse, decision: Decision, suffix: string, rest: string): void {
     const targets = decision.targets
     const first = targets[0] as Target
     let link = ''
@@ -69,6 +72,7 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
     metrics.redirect(first.id, decision.continent)
     metrics.request('redirect', 302)
     traffic.count(first.id)
+    if (load !== null && redirector.budgeted) load.record(first.id, rest)
     const headers: Record<string, string> = {
       Location: first.base + suffix,
       'Content-Length': '0',
@@ -111,6 +115,6 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
     // rest and query were validated by parseTarget: only RFC 3986 characters remain.
     const suffix = query === '' ? rest : rest + '?' + query
     if (decision.targets.length === 0 || (decision.lastResort && fallback !== null)) return noMirror(res, suffix)
-    sendRedirect(res, decision, suffix)
+    sendRedirect(res, decision, suffix, rest)
   }
 }

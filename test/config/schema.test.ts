@@ -106,6 +106,7 @@ t.test("the schema's defaults are DEFAULTS", async (t) => {
       minGapMs: 2_000,
       maxIndexBytes: 64 * 1024 * 1024
     },
+    capacity: { share: 1, windowMs: 20_000, meanBytes: { package: 500_000, index: 1_500_000, release: 30_000_000, other: 1_000 } },
     admin: { token: null },
     dns: {
       enabled: false,
@@ -163,7 +164,7 @@ t.test('the example file documents every key, and its commented examples are val
 
 t.test('an unknown key at each level is rejected, naming its path and the known keys', async (t) => {
   const levels = mappings(CONFIG_DOCUMENT as Node)
-  t.same(levels.map(([path]) => path), ['', 'geoip', 'instance', 'selection', 'probes', 'freshness', 'indexes', 'admin', 'dns', 'dns.endpoints[0]', 'exports'])
+  t.same(levels.map(([path]) => path), ['', 'geoip', 'instance', 'selection', 'probes', 'freshness', 'indexes', 'capacity', 'capacity.meanBytes', 'admin', 'dns', 'dns.endpoints[0]', 'exports'])
   for (const [path, schema] of levels) {
     const field = path === '' ? 'colour' : `${path}.colour`
     const doc = path === '' ? { colour: 'blue' } : docWith(path, { colour: 'blue' })

@@ -10,12 +10,15 @@ import type { Health } from '../../core/health.js'
 import type { Config } from '../../config/schema.js'
 import type { Fleet, MirrorStatus } from '../../live/fleet.js'
 import type { TrafficShare } from '../traffic.js'
+import type { LoadMeter } from '../../live/load.js'
 
 export interface MirrorsDeps {
   /** Only what the reports read: this instance and the master's URL. */
   readonly config: { readonly instance: Config['instance'], readonly probes: Pick<Config['probes'], 'master'> }
   readonly fleet: Fleet
   readonly traffic: TrafficShare
+  /** Load against sponsor budgets, when measured. */
+  readonly load?: LoadMeter | null
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())

@@ -1,0 +1,95 @@
+// What this process has sent each mirror lately, against the mirror's budget: redirects and
+// estimated bytes a second, each an exponentially decaying rate (one multiply and one exp per
+// redirect, no timers). Bytes come from the size the master's index lists for the file
+// (core/coverage.ts), else a configured mean for its kind of path. Each process enforces its
+// share of a budget: the instance's `capacity.share`, divided among its cluster workers.
+
+import { loadRatio } from '../core/capacity.js'
+import { fileSize, pathFacts, type Coverage } from '../core/coverage.js'
+import type { Mirror } from '../core/types.js'
+
+export interface MeanBytes {
+  readonly package: number
+  readonly index: number
+  readonly release: number
+  readonly other: number
+}
+
+export interface LoadOptions {
+  /** The fraction of every budget this process may use. */
+  readonly share: number
+  /** The rates' time constant: load older than a few of these no longer counts. */
+  readonly windowMs: number
+  readonly meanBytes: MeanBytes
+  /** Where file sizes come from (the Fleet). */
+  readonly coverage: () => Coverage
+  readonly now?: () => number
+}
+
+class DecayingRate {
+  #value = 0
+  #at = 0
+
+  /** Adds `amount` at `now`; the rate is per second. */
+  add (amount: number, now: number, tauMs: number): void {
+    this.#value = this.#value * Math.exp((this.#at - now) / tauMs) + amount * 1000 / tauMs
+    this.#at = now
+  }
+
+  at (now: number, tauMs: number): number {
+    return now <= this.#at ? this.#value : this.#value * Math.exp((this.#at - now) / tauMs)
+  }
+}
+
+interface Meter { readonly requests: DecayingRate, readonly bytes: DecayingRate }
+
+/** The kind of file a path names, for the mean size when the index does not say. */
+export function pathKind (rest: string): keyof MeanBytes {
+  if (rest.endsWith('.apk')) return 'package'
+  if (rest.endsWith('/APKINDEX.tar.gz')) return 'index'
+  if (rest.includes('releases/')) return 'release'
+  return 'other'
+}
+
+export class LoadMeter {
+  readonly #options: LoadOptions
+  readonly #now: () => number
+  readonly #meters = new Map<string, Meter>()
+
+  constructor (options: LoadOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+  }
+
+  get share (): number { return this.#options.share }
+
+  /** The bytes a request for this path is estimated to cost its mirror. */
+  bytesFor (rest: string): number {
+    return fileSize(this.#options.coverage(), pathFacts(rest)) ?? this.#options.meanBytes[pathKind(rest)]
+  }
+
+  /** One redirect to mirror `id` for the file `rest`. */
+  record (id: string, rest: string): void {
+    let m = this.#meters.get(id)
+    if (m === undefined) this.#meters.set(id, m = { requests: new DecayingRate(), bytes: new DecayingRate() })
+    const now = this.#now()
+    const tau = this.#options.windowMs
+    m.requests.add(1, now, tau)
+    m.bytes.add(this.bytesFor(rest), now, tau)
+  }
+
+  /** Redirects and bytes a second to one mirror, now. */
+  rates (id: string): { requestsPerSecond: number, bytesPerSecond: number } {
+    const m = this.#meters.get(id)
+    if (m === undefined) return { requestsPerSecond: 0, bytesPerSecond: 0 }
+    const now = this.#now()
+    return { requestsPerSecond: m.requests.at(now, this.#options.windowMs), bytesPerSecond: m.bytes.at(now, this.#options.windowMs) }
+  }
+
+  /** A mirror's load over this process's share of its budget; 0 without a budget. */
+  ratio (mirror: Mirror): number {
+    if (mirror.budget === null) return 0
+    const r = this.rates(mirror.id)
+    return loadRatio(mirror.budget, r.requestsPerSecond, r.bytesPerSecond, this.#options.share)
+  }
+}
