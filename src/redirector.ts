@@ -267,19 +267,22 @@ export class Redirector {
     return table.budgeted ? this.#keep + OVERFLOW_EXTRA : this.#keep
   }
 
-  /** Where budgets place this network among the decision's targets; `commit` remembers it. */
-  #placement (decision: Decision, network: number, commit: boolean): Placement {
+  /**
+   * Where budgets place this network among the decision's targets; `commit` remembers it. Only an
+   * index request (volatile) moves a network: its packages follow the index it was given.
+   */
+  #placement (decision: Decision, network: number, cls: PathClass, commit: boolean): Placement {
     const load = this.#load as LoadMeter
     const table = this.#snapshot.table
     const assigned = this.#assigned.get(network) || null
-    const placement = place(decision.targets, assigned, networkHash(network), (id) => load.ratio(table.byId.get(id) as Mirror))
+    const placement = place(decision.targets, assigned, networkHash(network), (id) => load.ratio(table.byId.get(id) as Mirror), cls === 'versioned')
     if (commit && placement.changed) this.#assigned.set(network, placement.index < 0 ? '' : (decision.targets[placement.index] as Target).id)
     return placement
   }
 
   /** The decision with the network's placed mirror first; every target full: the fallback first. */
-  #underBudget (decision: Decision, network: number): Decision {
-    const placement = this.#placement(decision, network, true)
+  #underBudget (decision: Decision, network: number, cls: PathClass): Decision {
+    const placement = this.#placement(decision, network, cls, true)
     if (placement.index === 0) return decision
     if (placement.passedOver.length > 0) {
       this.#metrics?.overflow(placement.passedOver[0] as string, placement.index < 0 ? 'fallback' : (decision.targets[placement.index] as Target).id)
@@ -295,7 +298,7 @@ export class Redirector {
    */
   route (ip: Ip, scheme: Scheme, cls: PathClass, rest: string, pinned: PinnedRegion | null = null): Decision {
     let decision = this.decide(ip, scheme, cls, pinned)
-    if (this.#load !== null && this.#snapshot.table.budgeted && !decision.lastResort && decision.targets.length > 0) decision = this.#underBudget(decision, networkId(ip))
+    if (this.#load !== null && this.#snapshot.table.budgeted && !decision.lastResort && decision.targets.length > 0) decision = this.#underBudget(decision, networkId(ip), cls)
     const coverage = this.#live.coverage
     const declares = this.#declares(this.#snapshot.table)
     if (coverage.indexes.size === 0 && !declares) return decision
@@ -413,7 +416,7 @@ export class Redirector {
     if (this.#load === null || !table.budgeted) return null
     const decision = this.decide(ip, scheme, cls, pinned)
     const network = networkId(ip)
-    const placement = this.#placement(decision, network, false)
+    const placement = this.#placement(decision, network, cls, false)
     const load = this.#load
     return {
       assigned: this.#assigned.get(network) || null,

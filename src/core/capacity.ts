@@ -2,8 +2,8 @@
 // network goes to when its own is full. Bounded-load consistent hashing (Mirrokni, Thorup and
 // Zadimoghaddam, 2016; HAProxy's hash-balance-factor is the same idea) over the network's
 // rendezvous order, made sticky: a network keeps the mirror it was given while that mirror has
-// room, new networks take the first mirror in their order with room, and a full mirror sheds
-// networks one at a time as it fills further. Pure: load is measured at the edge
+// room, new networks take the first mirror in their order with room, and a mirror at its budget
+// sheds networks a few at a time. Pure: load is measured at the edge
 // (src/live/load.ts) and passed in as a ratio of the budget.
 
 export interface Budget {
@@ -30,13 +30,17 @@ export function loadRatio (budget: Budget | null, requestsPerSecond: number, byt
 }
 
 /**
- * Each network's thresholds are its own, spread by a hash: a mirror over budget loses first the
- * networks whose threshold is lowest, so it sheds load a little at a time as it fills instead of
- * all at once (which would empty it, call them back, and swing for ever); returns are spread
- * the same way, well below the point of leaving.
+ * Each network's thresholds are its own, spread by a hash: a mirror over its budget loses first
+ * the networks whose threshold is lowest, so it sheds load a little at a time instead of all at
+ * once (which would empty it, call them back, and swing for ever). A mirror takes new networks
+ * below 95% of its budget, so it fills to just under it; its own networks leave only past 100
+ * to 110%, when the networks it has ask for more (the gap absorbs the noise of measuring, so a
+ * network is not moved between its index and its packages by a passing burst). Networks come
+ * back only once it is below 60 to 80%, well under the point of leaving, so a network that left
+ * does not return while the load that pushed it out remains.
  */
-export const ADMIT_BELOW = 1
-export const LEAVE_ABOVE = { from: 1, to: 1.2 } as const
+export const ADMIT_BELOW = 0.95
+export const LEAVE_ABOVE = { from: 1, to: 1.1 } as const
 export const RETURN_BELOW = { from: 0.6, to: 0.8 } as const
 
 function spread (range: { from: number, to: number }, u: number): number {
@@ -73,9 +77,14 @@ export interface Placement {
  * load is below the network's leave threshold, unless a mirror earlier in the network's order
  * has fallen below the network's return threshold. Otherwise the first candidate below
  * ADMIT_BELOW is taken.
+ *
+ * `hold`: the request is for a file an index lists (a package). A network is moved only at its
+ * index requests, so its packages always go where its index went: the mirror is kept, whatever
+ * its load, while it is a candidate.
  */
-export function place (candidates: readonly Candidate[], assigned: string | null, networkHash: number, ratio: (id: string) => number): Placement {
+export function place (candidates: readonly Candidate[], assigned: string | null, networkHash: number, ratio: (id: string) => number, hold = false): Placement {
   const at = assigned === null ? -1 : candidates.findIndex((c) => c.id === assigned)
+  if (at >= 0 && hold) return { index: at, passedOver: full(candidates, at, ratio), changed: false }
   if (at >= 0) {
     const own = candidates[at] as Candidate
     if (ratio(own.id) <= spread(LEAVE_ABOVE, thresholdDraw(networkHash, own.seed))) {

@@ -26,7 +26,7 @@ async function follow (port: number, path: string, xff: string, headers: Record<
   return { status: res.status, mirror: r.headers['x-mirrorgate-mirror'] as string, body: await res.text(), redirect: 302 }
 }
 
-t.test('index then packages, across mirrors at mixed sync points: no 404', async (t) => {
+for (const budgets of [false, true]) t.test(`index then packages, across mirrors at mixed sync points${budgets ? ', with budgets that overflow' : ''}: no 404`, async (t) => {
   // Newest sync (S2) adds foo-2 and removes foo-1; S1 is 30 min old, S0 5 h, the last 48 h.
   const master = await mirrorAt(NOW, ['foo-2.apk', 'bar-1.apk'])
   const fakes: Record<string, FakeMirror> = {
@@ -43,11 +43,14 @@ t.test('index then packages, across mirrors at mixed sync points: no 404', async
   writeFileSync(table, JSON.stringify({
     mirrors: Object.entries(fakes).map(([id, f]) => ({
       id, name: `mirror ${id}`, tier: 'community', urls: [f.base], country: 'DE', latitude: 52.5, longitude: 13.4,
-      weight: 10, families: ['ipv4'], enabled: true
+      weight: 10, families: ['ipv4'], enabled: true,
+      // Tight enough that a and b fill and some networks overflow to the next in their order.
+      ...(budgets && (id === 'a' || id === 'b') ? { budget: { requestsPerSecond: 15 } } : {})
     }))
   }))
   const { service, port } = await startService({
     table,
+    capacity: { windowSeconds: 1 },
     probes: { enabled: true, master: master.base, intervalSeconds: 0.2, timeoutSeconds: 1, failuresToDown: 1, passesToUp: 1 },
     freshness: { volatileMaxLagSeconds: 3600, versionedMaxLagSeconds: 86400 }
   })
@@ -77,6 +80,7 @@ t.test('index then packages, across mirrors at mixed sync points: no 404', async
     }
   }
   t.same(failures, [], `no 404 over ${packages} package fetches`)
+  if (budgets) t.match((await get(port, '/metrics')).body, /mirrorgate_overflows_total\{from="[ab]",to="[a-e]"\} [1-9]/, 'networks did overflow')
   t.ok(packages >= 600)
   t.ok((indexFrom.get('c') ?? 0) > 0, 'mirrors at an older sync point within the window do serve (mixed sync points)')
   t.ok((indexFrom.get('a') ?? 0) > 0 && (indexFrom.get('b') ?? 0) > 0)
