@@ -23,7 +23,7 @@ import { LRUCache } from 'lru-cache'
 import { networkId, networkKey, type Ip } from './core/ip.js'
 import { NetworkCache } from './network-cache.js'
 import { holds, holding, indexLagMs, mirrorIndex, pathFacts, type Coverage, type PathFacts } from './core/coverage.js'
-import { findFile, lists } from './core/file-set.js'
+import { findFile, lists, type IndexVersion } from './core/file-set.js'
 import { place, type Placement } from './core/capacity.js'
 import { fileGate } from './core/file-routing.js'
 import type { FreshnessPolicy, PathClass } from './core/freshness.js'
@@ -112,6 +112,14 @@ const OVERFLOW_EXTRA = 8
 
 /** Request paths whose folder and file hash are remembered: apk asks for the same few thousand. */
 const PATHS_REMEMBERED = 10_000
+
+/** The file is one only older versions of its index list: the master (and the fallback) no longer has it. */
+function onlyOlder (coverage: Coverage, facts: PathFacts | null): boolean {
+  const history = facts === null ? undefined : coverage.indexes.get(facts.dir)
+  if (history === undefined || facts === null || facts.name === history.name) return false
+  const file = findFile(history, facts.hash)
+  return file >= 0 && !lists(history.versions[0] as IndexVersion, file)
+}
 
 /** A 32-bit hash of a network id (below 2^52), for its budget thresholds. */
 function networkHash (id: number): number {
@@ -281,10 +289,10 @@ export class Redirector {
   }
 
   /** The decision with the network's placed mirror first; every target full: the fallback first. */
-  #underBudget (decision: Decision, network: number, cls: PathClass): Decision {
-    const placement = this.#placement(decision, network, cls, true)
+  #underBudget (decision: Decision, network: number, cls: PathClass, commit: boolean): Decision {
+    const placement = this.#placement(decision, network, cls, commit)
     if (placement.index === 0) return decision
-    if (placement.passedOver.length > 0) {
+    if (commit && placement.passedOver.length > 0) {
       this.#metrics?.overflow(placement.passedOver[0] as string, placement.index < 0 ? 'fallback' : (decision.targets[placement.index] as Target).id)
     }
     if (placement.index < 0) return { ...decision, lastResort: true }
@@ -296,14 +304,24 @@ export class Redirector {
    * The targets for one request path (`rest`, below the prefix): decide(), refined by what each
    * mirror is known to hold. Without anything known about the path, decide()'s own answer.
    */
-  route (ip: Ip, scheme: Scheme, cls: PathClass, rest: string, pinned: PinnedRegion | null = null): Decision {
+  route (ip: Ip, scheme: Scheme, cls: PathClass, rest: string, pinned: PinnedRegion | null = null, commit = true): Decision {
     let decision = this.decide(ip, scheme, cls, pinned)
-    if (this.#load !== null && this.#snapshot.table.budgeted && !decision.lastResort && decision.targets.length > 0) decision = this.#underBudget(decision, networkId(ip), cls)
+    let everyFull = false
+    if (this.#load !== null && this.#snapshot.table.budgeted && !decision.lastResort && decision.targets.length > 0) {
+      decision = this.#underBudget(decision, networkId(ip), cls, commit)
+      everyFull = decision.lastResort
+    }
     const coverage = this.#live.coverage
     const declares = this.#declares(this.#snapshot.table)
     if (coverage.indexes.size === 0 && !declares) return decision
     const facts = this.#facts(rest)
     if (!declares && (facts === null || !coverage.indexes.has(facts.dir))) return decision
+    if (everyFull) {
+      // Every mirror is at its budget: the fallback, unless it has dropped this file (only older
+      // versions of the index list it): then a mirror holding it, over budget or not.
+      if (!onlyOlder(coverage, facts)) return decision
+      decision = { ...decision, lastResort: false }
+    }
     const pick = decision.lastResort ? -1 : this.#firstFit(decision, coverage, facts, rest)
     if (pick === 0) return decision
     if (pick > 0) return this.#reorder(decision, pick, coverage, facts, rest)
@@ -402,7 +420,7 @@ export class Redirector {
     const budget = this.#budgetFacts(ip, scheme, cls, pinned)
     if (rest !== null && facts !== null && this.#live.coverage.indexes.has(facts.dir)) {
       const byFiles = this.#routeByFiles(ip, scheme, cls, rest, facts, pinned)
-      file = { facts, route: this.route(ip, scheme, cls, rest, pinned), held: byFiles.held }
+      file = { facts, route: this.route(ip, scheme, cls, rest, pinned, false), held: byFiles.held }
       return { client, selection: byFiles.selection, appliedClass: cls, file, budget }
     }
     const volatile = select(table, client, this.#policy, gates.volatile)
@@ -415,6 +433,8 @@ export class Redirector {
     const table = this.#snapshot.table
     if (this.#load === null || !table.budgeted) return null
     const decision = this.decide(ip, scheme, cls, pinned)
+    // Every candidate down: the fallback first, and budgets play no part (as in route()).
+    if (decision.lastResort || decision.targets.length === 0) return null
     const network = networkId(ip)
     const placement = this.#placement(decision, network, cls, false)
     const load = this.#load

@@ -10,6 +10,7 @@ import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import type { ProbeResult } from '../../src/core/health.js'
 import { addVersion, type IndexHistory } from '../../src/core/file-set.js'
 import { Fleet } from '../../src/live/fleet.js'
+import { LoadMeter } from '../../src/live/load.js'
 import { escapeHtml, humanDuration, registerStatusPage, renderStatusPage } from '../../src/http/routes/status-page.js'
 import { TrafficShare } from '../../src/http/traffic.js'
 
@@ -199,6 +200,8 @@ t.test('in a real browser', async (t) => {
   t.equal(await page.locator('#fail-open').count(), 0, 'no fail-open banner while most mirrors are up')
   t.equal(await page.locator('#coverage').count(), 0, 'no coverage matrix while no index is followed')
   t.notMatch(await page.locator('header').innerText(), /Indexes followed/i)
+  t.equal(await page.locator('.budget').count(), 0, 'no budgets: no load bars')
+  t.equal(await page.locator('.participation').count(), 0, 'every mirror takes part fully: nothing said')
 
   const row = (id: string) => page.locator(`tr[data-mirror="${id}"]`)
   const down = await row('fr-down').innerText()
@@ -351,4 +354,62 @@ t.test('the coverage matrix in a real browser', async (t) => {
   for (const dir of fleet.coverage.indexes.keys()) fleet.dropIndex(dir)
   await page.reload()
   t.equal(await page.locator('#coverage').count(), 0, 'no matrix once no index is followed')
+})
+
+t.test('load against budgets in a real browser', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.fail(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`)
+    return
+  }
+  const config = configFromDocument({ capacity: { windowSeconds: 20 } }, 'test', process.cwd())
+  const fleet = new Fleet(buildTable([
+    spec('over-de', 'DE', { budget: { requestsPerSecond: 2 } }),
+    spec('near-nl', 'NL', { budget: { requestsPerSecond: 2 } }),
+    spec('ok-fr', 'FR', { budget: { megabitsPerSecond: 100 } }),
+    spec('spill-at', 'AT', { participation: 'overflow' }),
+    spec('home-pl', 'PL', { participation: 'country' })
+  ]), { ...config.probes, ...config.freshness })
+  // This process may use half of each budget: 1 redirect a second of over-de's 2.
+  const load = new LoadMeter({ ...config.capacity, share: 0.5, coverage: () => fleet.coverage, now: () => 0 })
+  // Each redirect adds 1/20 a second (windowSeconds 20).
+  for (const [id, n] of [['over-de', 25], ['near-nl', 18], ['ok-fr', 2]] as const) for (let i = 0; i < n; i++) load.record(id, 'v3.22/main/x86_64/foo-1.apk')
+  const fastify = Fastify({ logger: false })
+  registerStatusPage(fastify, { config, fleet, traffic: new TrafficShare(), load })
+  await fastify.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => fastify.close())
+  const { port } = fastify.server.address() as { port: number }
+
+  const browser = await launch(t)
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  const consoleErrors: string[] = []
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()) })
+  page.on('pageerror', (e) => { consoleErrors.push(e.message) })
+  await page.goto(`http://127.0.0.1:${port}/`)
+
+  const bar = (id: string) => page.$eval(`tr[data-mirror="${id}"] .budget`, (el) => {
+    const fill = el.querySelector('.bar span') as HTMLElement
+    return {
+      className: el.className,
+      text: el.textContent?.trim(),
+      fill: getComputedStyle(fill).backgroundColor,
+      filled: Math.round(100 * fill.getBoundingClientRect().width / (fill.parentElement as HTMLElement).getBoundingClientRect().width),
+      hidden: el.querySelector('.bar')?.getAttribute('aria-hidden')
+    }
+  })
+  t.same(await bar('over-de'), { className: 'budget load-over', text: '125 % of budget', fill: 'rgb(207, 34, 46)', filled: 100, hidden: 'true' },
+    'over budget: red, and the bar full')
+  t.same(await bar('near-nl'), { className: 'budget load-near', text: '90 % of budget', fill: 'rgb(212, 167, 44)', filled: 90, hidden: 'true' }, 'near it: amber')
+  t.match(await bar('ok-fr'), { className: 'budget load-ok', text: '1 % of budget', fill: 'rgb(45, 164, 78)' }, 'well under it: green')
+  t.equal(await page.locator('tr[data-mirror="over-de"] .budget').getAttribute('title'),
+    '125 % of the budget this process may use · sent lately: 1.25 redirects/s, 5 Mbit/s · budget: 2 redirects/s, of which this process may use 50.0 %',
+    'the figures on hover')
+  t.equal(await page.locator('tr[data-mirror="over-de"]').getByRole('cell', { name: /125 % of budget/ }).count(), 1, 'the percent is text a screen reader reads')
+  t.equal(await page.locator('tr[data-mirror="spill-at"] .budget').count(), 0, 'no budget: no bar')
+  t.equal(await page.locator('tr[data-mirror="spill-at"] .participation').innerText(), 'overflow only')
+  t.equal(await page.locator('tr[data-mirror="home-pl"] .participation').innerText(), 'own country only')
+  t.equal(await page.locator('tr[data-mirror="home-pl"] .participation').getAttribute('title'), 'takes clients in Poland only')
+  t.equal(await page.locator('tr[data-mirror="over-de"] .participation').count(), 0, 'full participation: nothing said')
+  t.same(await page.$$eval('script', (els) => els.length), 0)
+  t.same(consoleErrors, [], 'no console errors')
+  await page.locator('#tier-community').screenshot({ path: '/tmp/mirrorgate-status-budgets.png' })
 })

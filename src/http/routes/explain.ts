@@ -7,10 +7,10 @@ import type { Client, Scheme } from '../../core/types.js'
 import type { Config } from '../../config/schema.js'
 import { MgError } from '../../errors.js'
 import type { GeoIp } from '../../geoip/reader.js'
-import type { Decision, PinnedRegion, Redirector } from '../../redirector.js'
+import type { BudgetFacts, Decision, PinnedRegion, Redirector } from '../../redirector.js'
 import { regionPlace } from '../../core/regions.js'
 import { baseOf, type Selection } from '../../core/selection.js'
-import type { PathClassifier } from '../../core/freshness.js'
+import type { PathClass, PathClassifier } from '../../core/freshness.js'
 import { holding, type Holds, type IndexState, type PathFacts } from '../../core/coverage.js'
 import { findFile, lists } from '../../core/file-set.js'
 import type { Fleet } from '../../live/fleet.js'
@@ -91,6 +91,7 @@ function mirrorReason (file: FileView, id: string, groupReason: string): string 
 interface Choice { readonly mirror: string | null, readonly location: string | null, readonly reason: string }
 
 const ALL_DOWN = 'every mirror that could serve this client is down: the configured fallback first'
+const ALL_FULL = 'every mirror that could serve this client is at its budget: the configured fallback first'
 
 function fallbackChoice (fallback: string | null, suffix: string, reason: string): Choice {
   return fallback !== null ? { mirror: null, location: fallback + suffix, reason } : { mirror: null, location: null, reason: 'no eligible mirror and no fallback: 503' }
@@ -104,13 +105,23 @@ function plainChoice (selection: Selection, client: Client, fallback: string | n
   return fallbackChoice(fallback, suffix, selection.ranked.length > 0 ? ALL_DOWN : 'no eligible mirror: the configured fallback')
 }
 
+/** Where the redirect goes under budgets when nothing is known of the path's files: route()'s choice, as redirect.ts reads it. */
+function placedChoice (route: Decision, selection: Selection, budget: BudgetFacts, fallback: string | null, suffix: string): Choice {
+  const top = route.targets[0]
+  if (top === undefined) return fallbackChoice(fallback, suffix, 'no eligible mirror: the configured fallback')
+  if (route.lastResort && fallback !== null) return fallbackChoice(fallback, suffix, selection.standing !== 'down' && budget.placed === null ? ALL_FULL : ALL_DOWN)
+  return { mirror: top.id, location: top.base + suffix, reason: selection.groupReason }
+}
+
 /** Where the redirect goes when the path's folder is followed: route()'s choice, as redirect.ts reads it. */
-function fileChoice (route: Decision, file: FileView, selection: Selection, fallback: string | null, suffix: string): Choice {
+function fileChoice (route: Decision, file: FileView, selection: Selection, budget: BudgetFacts | null, fallback: string | null, suffix: string): Choice {
   const top = route.targets[0]
   if (top === undefined) return fallbackChoice(fallback, suffix, 'no mirror may serve this file to this client: the configured fallback')
   const why = selection.standing === 'down'
     ? ALL_DOWN
-    : 'the master\'s newest index lists this file and no mirror both live and fresh enough is known to hold it: the configured fallback, in step with the master, first'
+    : budget?.placed === null
+      ? ALL_FULL
+      : 'the master\'s newest index lists this file and no mirror both live and fresh enough is known to hold it: the configured fallback, in step with the master, first'
   if (route.lastResort && fallback !== null) return fallbackChoice(fallback, suffix, why)
   const reason = mirrorReason(file, top.id, selection.groupReason)
   if (route.lastResort) return { mirror: top.id, location: top.base + suffix, reason: `a last resort, there being no fallback: ${reason}` }
@@ -120,6 +131,45 @@ function fileChoice (route: Decision, file: FileView, selection: Selection, fall
     return { mirror: top.id, location: top.base + suffix, reason: `every mirror that could serve this client is down, and the fallback no longer has this file: ${reason}` }
   }
   return { mirror: top.id, location: top.base + suffix, reason }
+}
+
+const percentOf = (ratio: number): number => Math.round(ratio * 100)
+
+/** Where budgets put this network, in a person's words; null when no full mirror was passed over. */
+function budgetNote (budget: BudgetFacts): string | null {
+  if (budget.placed === null) return 'every mirror that could serve this client is at its budget: the fallback'
+  if (budget.passedOver.length === 0) return null
+  const ratio = (id: string): number => budget.loads.find((l) => l.id === id)?.ratio ?? 0
+  const full = budget.passedOver.map((id) => `${id} at ${percentOf(ratio(id))}% of its budget`).join(', ')
+  return `${full}; overflow to ${budget.placed}`
+}
+
+function budgetView (budget: BudgetFacts): object {
+  return {
+    assigned: budget.assigned,
+    placed: budget.placed,
+    passedOver: budget.passedOver,
+    loads: budget.loads.map((l) => ({ id: l.id, ratio: Math.round(l.ratio * 1000) / 1000, percent: percentOf(l.ratio) })),
+    note: budgetNote(budget)
+  }
+}
+
+/**
+ * The choice's reason, saying so when budgets moved the network off the mirror it would have had:
+ * full mirrors passed over, or the mirror it was given kept (placement is sticky: a network
+ * returns only well below the budget, and its packages follow its index).
+ */
+function withBudget (choice: Choice, budget: BudgetFacts | null, cls: PathClass): Choice {
+  const first = budget?.loads[0]?.id
+  if (budget === null || choice.mirror === null || first === undefined || choice.mirror === first) return choice
+  if (budget.passedOver.length > 0 && !budget.passedOver.includes(choice.mirror)) {
+    return { ...choice, reason: `${choice.reason}; overflow: ${budget.passedOver.join(', ')} at ${budget.passedOver.length === 1 ? 'its' : 'their'} budget, passed over` }
+  }
+  if (budget.passedOver.length === 0 && choice.mirror === budget.assigned && budget.placed === budget.assigned) {
+    const until = cls === 'versioned' ? 'where its index went: its packages follow it' : `until ${first}'s load falls well below its budget`
+    return { ...choice, reason: `${choice.reason}; kept on ${choice.mirror}, the mirror this network was given, ${until}` }
+  }
+  return choice
 }
 
 function param (q: Record<string, unknown>, name: string): string | undefined {
@@ -170,11 +220,14 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
       pinned = { hint, place }
     }
     const cls = deps.classifier.classify(target.rest)
-    const { client, selection, appliedClass, file } = redirector.explain(ip, scheme, cls, pinned, target.rest)
+    const { client, selection, appliedClass, file, budget } = redirector.explain(ip, scheme, cls, pinned, target.rest)
     const fileView = file === null ? null : fileSection(deps.fleet, file.facts, target.rest)
-    const choice = file !== null && fileView !== null
-      ? fileChoice(file.route, fileView, selection, config.fallback, suffix)
-      : plainChoice(selection, client, config.fallback, suffix)
+    // Under budgets the redirect follows route()'s placement, not the selection's first.
+    const choice = withBudget(file !== null && fileView !== null
+      ? fileChoice(file.route, fileView, selection, budget, config.fallback, suffix)
+      : budget !== null
+        ? placedChoice(redirector.route(ip, scheme, cls, target.rest, pinned, false), selection, budget, config.fallback, suffix)
+        : plainChoice(selection, client, config.fallback, suffix), budget, cls)
     reply.header('Cache-Control', 'no-store')
     return {
       instance: config.instance,
@@ -188,6 +241,8 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
       choice,
       // Only when the path's folder has a followed index: what is known of this very file.
       ...(fileView === null ? {} : { file: fileView }),
+      // Only when some mirror has a budget: where budgets place this client's network, and why.
+      ...(budget === null ? {} : { budget: budgetView(budget) }),
       ranked: selection.ranked.map((r, i) => ({
         rank: i + 1,
         id: r.site.id,

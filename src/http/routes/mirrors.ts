@@ -95,6 +95,28 @@ function indexesView (coverage: Coverage): object {
   return { followed: coverage.indexes.size, files, lastModified: iso(newest) }
 }
 
+const round = (n: number, places: number): number => Math.round(n * 10 ** places) / 10 ** places
+
+/** Bytes a second as megabits a second, the unit budgets are given in. */
+const megabits = (bytesPerSecond: number): number => bytesPerSecond / 125_000
+
+/** What this process sent a mirror lately, and that over this process's share of the mirror's budget. */
+function loadView (mirror: Mirror, load: LoadMeter): object {
+  const r = load.rates(mirror.id)
+  return { requestsPerSecond: round(r.requestsPerSecond, 2), megabitsPerSecond: round(megabits(r.bytesPerSecond), 2), ratio: round(load.ratio(mirror), 3) }
+}
+
+/** A mirror's budget, for the whole service as the table gives it, and its load (null: not measured). Null: no budget. */
+function budgetView (mirror: Mirror, load: LoadMeter | null): object | null {
+  const budget = mirror.budget
+  if (budget === null) return null
+  return {
+    requestsPerSecond: budget.requestsPerSecond,
+    megabitsPerSecond: budget.bytesPerSecond === null ? null : round(megabits(budget.bytesPerSecond), 3),
+    load: load === null ? null : loadView(mirror, load)
+  }
+}
+
 export function mirrorsReport (deps: MirrorsDeps): object {
   const { fleet } = deps
   const shares = deps.traffic.shares()
@@ -108,6 +130,8 @@ export function mirrorsReport (deps: MirrorsDeps): object {
     master: deps.config.probes.master === null ? null : { url: deps.config.probes.master, ...probeView(fleet.master), syncTime: iso(fleet.master.syncTime) },
     failOpen: fleet.failOpen,
     indexes: indexesView(coverage),
+    // Whether some enabled mirror has a budget, and the fraction of each budget this process enforces.
+    capacity: { budgeted: fleet.table.budgeted, share: deps.load == null ? null : round(deps.load.share, 6) },
     mirrors: fleet.status().map((s) => ({
       id: s.mirror.id,
       name: s.mirror.name,
@@ -126,7 +150,9 @@ export function mirrorsReport (deps: MirrorsDeps): object {
       servesPackages: serves(s, 'versioned'),
       servesFamilies: familyView(s),
       share: Math.round((shares.get(s.mirror.id) ?? 0) * 10000) / 10000,
-      coverage: coverageView(coverage, folders, s.mirror)
+      coverage: coverageView(coverage, folders, s.mirror),
+      participation: s.mirror.participation,
+      budget: budgetView(s.mirror, deps.load ?? null)
     }))
   }
 }

@@ -39,6 +39,18 @@ export interface MirrorView {
   readonly share: number
   /** Each followed index's copy on this mirror (absent from reports made before coverage). */
   readonly coverage?: CoverageView
+  /** full, country (clients in its own country only) or overflow (only when the preferred are full); absent: full. */
+  readonly participation?: string
+  /** Its sponsor's budget and the load against it; null or absent: none. */
+  readonly budget?: BudgetView | null
+}
+
+export interface BudgetView {
+  /** For the whole service, as the table gives them; null: no limit of that kind. */
+  readonly requestsPerSecond: number | null
+  readonly megabitsPerSecond: number | null
+  /** What this process sent lately; the ratio is over its share of the budget. Null: not measured. */
+  readonly load: { readonly requestsPerSecond: number, readonly megabitsPerSecond: number, readonly ratio: number } | null
 }
 
 export interface CoverageView {
@@ -59,6 +71,8 @@ export interface StatusReport {
   readonly failOpen: boolean
   /** The master's followed indexes; absent or none followed: no coverage matrix. */
   readonly indexes?: { readonly followed: number, readonly files: number, readonly lastModified: string | null }
+  /** The fraction of every budget this process may use (null: load not measured). */
+  readonly capacity?: { readonly budgeted: boolean, readonly share: number | null }
   readonly mirrors: readonly MirrorView[]
 }
 
@@ -202,11 +216,11 @@ function renderRegions (mirrors: readonly MirrorView[]): Html {
 </section>`
 }
 
-function renderTier (title: string, empty: string, tier: string, mirrors: readonly MirrorView[], now: number): Html {
+function renderTier (title: string, empty: string, tier: string, mirrors: readonly MirrorView[], now: number, share: number | null): Html {
   if (mirrors.length === 0) return html`<section id="tier-${tier}"><h2>${title}</h2><p class="muted">${empty}</p></section>`
   const groups = groupBy(mirrors, (m) => m.continent, continentName).map(([continent, ms]) => html`<tbody>
     <tr class="group"><th colspan="10" scope="rowgroup">${continentName(continent)} <span class="muted">· ${ms.length} ${ms.length === 1 ? 'mirror' : 'mirrors'}</span></th></tr>
-    ${sortMirrors(ms).map((m) => renderMirror(m, now))}
+    ${sortMirrors(ms).map((m) => renderMirror(m, now, share))}
   </tbody>`)
   return html`<section id="tier-${tier}">
   <h2>${title} <span class="muted">· ${mirrors.length}</span></h2>
@@ -222,7 +236,7 @@ function renderTier (title: string, empty: string, tier: string, mirrors: readon
 </section>`
 }
 
-function renderMirror (m: MirrorView, now: number): Html {
+function renderMirror (m: MirrorView, now: number, share: number | null): Html {
   const probes = schemes(m)
   const state = (STATES as readonly string[]).includes(m.state) ? m.state : 'unknown'
   const until = m.draining?.until == null ? '' : html`<div class="muted small">until ${when(m.draining.until, now)}</div>`
@@ -235,8 +249,8 @@ function renderMirror (m: MirrorView, now: number): Html {
     <td class="num">${renderLatency(probes)}</td>
     <td>${when(newest(probes.map(([, p]) => p.lastCheck ?? null)), now)}</td>
     <td class="error-cell">${renderLastError(probes, now)}</td>
-    <td class="num">${shareBar(m.share)}</td>
-    <td>${serves('indexes', m.servesIndexes)} ${serves('packages', m.servesPackages)}${renderFamilies(m.servesFamilies)}</td>
+    <td class="num">${shareBar(m.share)}${budgetBar(m.budget ?? null, share)}</td>
+    <td>${serves('indexes', m.servesIndexes)} ${serves('packages', m.servesPackages)}${renderFamilies(m.servesFamilies)}${renderParticipation(m)}</td>
   </tr>`
 }
 
@@ -286,6 +300,43 @@ function serves (what: string, yes: boolean): Html {
 function shareBar (share: number): Html {
   const pct = Math.min(100, Math.max(0, share * 100))
   return html`<span class="share">${percent(share)}<span class="bar" aria-hidden="true"><span style="width: ${pct.toFixed(1)}%"></span></span></span>`
+}
+
+/** 1.05, 12, 0.3: at most two decimals, none when whole. */
+const figure = (n: number): string => String(Math.round(n * 100) / 100)
+
+/** The budget's limits in words: "2 redirects/s, 100 Mbit/s". */
+function limitsText (b: BudgetView): string {
+  return [b.requestsPerSecond === null ? null : `${figure(b.requestsPerSecond)} redirects/s`, b.megabitsPerSecond === null ? null : `${figure(b.megabitsPerSecond)} Mbit/s`]
+    .filter((x) => x !== null).join(', ')
+}
+
+/** Green below 80 %, amber up to the budget, red over it: judged on the percent shown. */
+function loadClass (pct: number): string {
+  return pct > 100 ? 'load-over' : pct >= 80 ? 'load-near' : 'load-ok'
+}
+
+/** Load against the sponsor's budget: a bar, the percent as text (its alternative), the figures on hover. */
+function budgetBar (b: BudgetView | null, share: number | null): Html {
+  if (b === null) return html``
+  if (b.load === null) return html`<div class="budget muted small">budget ${limitsText(b)}; load not measured</div>`
+  const pct = Math.round(b.load.ratio * 100)
+  const ofShare = share === null || share >= 1 ? '' : `, of which this process may use ${percent(share)}`
+  const title = `${pct} % of the budget this process may use · sent lately: ${figure(b.load.requestsPerSecond)} redirects/s, ` +
+    `${figure(b.load.megabitsPerSecond)} Mbit/s · budget: ${limitsText(b)}${ofShare}`
+  return html`<div class="budget ${loadClass(pct)}" data-load="${pct}" title="${title}">${pct} % of budget<span class="bar" aria-hidden="true"><span style="width: ${Math.min(100, pct)}%"></span></span></div>`
+}
+
+const PARTICIPATION_WORDS: Readonly<Record<string, { readonly words: string, readonly title: (m: MirrorView) => string }>> = {
+  country: { words: 'own country only', title: (m) => `takes clients in ${countryName(m.country)} only` },
+  overflow: { words: 'overflow only', title: () => 'takes clients only when the mirrors preferred for them are at their budget or none is eligible' }
+}
+
+/** How the mirror takes part, where that is not fully. */
+function renderParticipation (m: MirrorView): Html {
+  const p = m.participation === undefined ? undefined : PARTICIPATION_WORDS[m.participation]
+  if (p === undefined) return html``
+  return html`<span class="participation" title="${p.title(m)}">${p.words}</span>`
 }
 
 // --- The coverage matrix: mirrors by branch and architecture ---
@@ -448,6 +499,13 @@ td.error-cell { max-width: 320px; overflow-wrap: anywhere; }
 .share { display: inline-flex; align-items: center; gap: 8px; white-space: nowrap; }
 .bar { display: inline-block; width: 48px; height: 6px; background: #eff2f5; border-radius: 3px; overflow: hidden; }
 .bar span { display: block; height: 100%; background: #0969da; }
+.budget { margin-top: 4px; font-size: 12px; white-space: nowrap; }
+.budget .bar { display: block; width: 100%; max-width: 96px; margin-top: 2px; }
+.budget.load-ok .bar span { background: #2da44e; }
+.budget.load-near .bar span { background: #d4a72c; }
+.budget.load-over .bar span { background: #cf222e; }
+.budget.load-over { color: #a40e26; font-weight: 600; }
+.participation { display: block; margin-top: 2px; font-size: 12px; color: #5a32a3; }
 .country { display: inline-block; margin: 0 10px 2px 0; white-space: nowrap; }
 .legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 18px; padding: 0; margin: 8px 0 10px; font-size: 12px; }
 .legend li { display: inline-flex; align-items: center; gap: 6px; }
@@ -477,7 +535,8 @@ footer p { margin: 4px 0; }
 /** The whole page for one report. Pure: the report in, HTML out. */
 export function renderStatusPage (r: StatusReport): string {
   const now = Date.parse(r.generatedAt)
-  const tiers = TIERS.map(({ tier, title, empty }) => renderTier(title, empty, tier, r.mirrors.filter((m) => m.tier === tier), now))
+  const share = r.capacity?.share ?? null
+  const tiers = TIERS.map(({ tier, title, empty }) => renderTier(title, empty, tier, r.mirrors.filter((m) => m.tier === tier), now, share))
   const other = r.mirrors.filter((m) => !TIERS.some((t) => t.tier === m.tier))
   return html`<!doctype html>
 <html lang="en">
@@ -497,7 +556,7 @@ ${renderHeader(r, now)}
 ${renderFailOpen(r.failOpen)}
 ${renderSummary(r.mirrors)}
 ${tiers}
-${other.length === 0 ? '' : renderTier('Other mirrors', '', 'other', other, now)}
+${other.length === 0 ? '' : renderTier('Other mirrors', '', 'other', other, now, share)}
 ${renderCoverage(r)}
 ${renderRegions(r.mirrors)}
 ${renderFooter()}
