@@ -1,0 +1,42 @@
+// `npm run simulate`: the planner's entry point. Bad input exits 2 with one line saying what is
+// wrong; anything unforeseen exits 1 with its stack.
+
+import { MgError } from '../errors.js'
+import { PlanError } from './errors.js'
+import { USAGE, parseOptions } from './options.js'
+import { makeDemandFile, makePlan, plannerConfig, writePlan } from './run.js'
+
+async function main (argv: readonly string[]): Promise<number> {
+  const options = parseOptions(argv)
+  if (options.help) {
+    process.stdout.write(USAGE + '\n')
+    return 0
+  }
+  const started = performance.now()
+  const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1)
+  if (options.makeDemand !== null) {
+    const count = makeDemandFile(options.makeDemand, plannerConfig(options.config))
+    process.stderr.write(`simulate: ${options.makeDemand}: ${count.counts.size} countries from ${count.scanned} public /24s (${count.unplaced} unplaced) in ${seconds()} s\n`)
+    return 0
+  }
+  const result = await makePlan(options)
+  process.stdout.write(result.markdown)
+  if (options.out !== null) {
+    const files = writePlan(result, options.out, options.name)
+    process.stderr.write(`simulate: wrote ${files.join(', ')}\n`)
+  }
+  process.stderr.write(`simulate: ${result.plan.requests} requests counted in ${seconds()} s\n`)
+  return 0
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+}, (err: unknown) => {
+  if (err instanceof PlanError || err instanceof MgError) {
+    process.stderr.write(`simulate: ${err.message}\n`)
+    process.exitCode = 2
+  } else {
+    process.stderr.write(`simulate: ${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  }
+})
