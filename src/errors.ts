@@ -23,8 +23,12 @@ export const ERRORS = {
   MG_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is too large' },
   MG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Request body media type is not supported: send application/json' },
   MG_ERR_PROBES_DISABLED: { status: 409, message: 'Probes are disabled in the configuration' },
+  MG_ERR_DRAINED_IN_TABLE: { status: 409, message: 'The mirror is drained in the mirror table, which the admin API cannot lift' },
   // Selection
   MG_ERR_NO_MIRROR: { status: 503, message: 'No mirror can serve this request right now; retry later' },
+  // Metalink documents for release images
+  MG_ERR_NO_METALINK: { status: 404, message: "No Metalink for this path: the file is not in its branch's latest-releases.yaml, or no master is configured" },
+  MG_ERR_MASTER_UNAVAILABLE: { status: 503, message: "The master's latest-releases.yaml cannot be read right now; retry later" },
   // Start-up and reload
   MG_ERR_CONFIG_INVALID: { status: 500, message: 'Configuration is invalid' },
   MG_ERR_TABLE_INVALID: { status: 422, message: 'Mirror table is invalid' },

@@ -53,39 +53,52 @@ export function heapGrowthFlag (execArgv: readonly string[], nodeOptions: string
   return given ? null : `--heap-growing-percent=${HEAP_GROWTH_PERCENT}`
 }
 
-async function main (): Promise<void> {
+/**
+ * Runs the service from command-line flags and the environment, as `node dist/main.js` and
+ * `mirrorgate serve` do; returns once it listens, and exits the process on a stop signal or
+ * when it cannot start.
+ */
+export async function runServer (argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   const flag = heapGrowthFlag(process.execArgv, process.env.NODE_OPTIONS)
   if (flag !== null) setFlagsFromString(flag)
   let config: Config
   try {
-    config = loadConfig(process.argv.slice(2), process.env)
+    config = loadConfig(argv, env)
   } catch (err) {
     fatal(err)
   }
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' })
+  const log = pino({ level: env.LOG_LEVEL ?? 'info' })
   const workers = config.workers === 0 ? availableParallelism() : config.workers
 
   if (cluster.isWorker) {
-    // Signals go to the primary, which tells workers when to stop.
+    // Signals go to the primary, which tells workers when to stop, and when to reload GeoIP.
     process.on('SIGINT', () => {})
     process.on('SIGTERM', () => {})
+    process.on('SIGHUP', () => {})
     await runWorker(config, log.child({ worker: cluster.worker?.id })).catch(fatal)
     return
   }
   if (workers > 1) {
     const primary = await runPrimary(config, workers, log).catch(fatal)
     onStopSignals(log, () => primary.close())
-    // SIGHUP re-reads the mirror table (in the primary, which owns it); SIGUSR2 replaces
-    // the workers one by one (a new build, say) without refusing a request.
-    process.on('SIGHUP', () => { void primary.reloadTable('SIGHUP') })
+    // SIGHUP re-reads the mirror table (in the primary, which owns it) and has every process
+    // re-read the GeoIP files; SIGUSR2 replaces the workers one by one (a new build, say)
+    // without refusing a request.
+    process.on('SIGHUP', () => {
+      void primary.reloadTable('SIGHUP')
+      void primary.reloadGeoIp('SIGHUP')
+    })
     process.on('SIGUSR2', () => { void primary.restartWorkers() })
     return
   }
   const service = await start(config, log).catch(fatal)
   onStopSignals(log, () => service.close())
-  // SIGHUP re-reads the mirror table; a bad table is logged and the old one stays.
-  process.on('SIGHUP', () => { void service.tables.reload('SIGHUP') })
+  // SIGHUP re-reads the mirror table and the GeoIP files; a bad one is logged and the old one stays.
+  process.on('SIGHUP', () => {
+    void service.tables.reload('SIGHUP')
+    void service.geoipUpdates.reload('SIGHUP')
+  })
 }
 
-// Run only as the entry point, so tests can import start().
-if (process.argv[1] !== undefined && import.meta.url === new URL(process.argv[1], 'file://').href) void main()
+// Run only as the entry point, so tests (and the mirrorgate CLI) can import start().
+if (process.argv[1] !== undefined && import.meta.url === new URL(process.argv[1], 'file://').href) void runServer(process.argv.slice(2), process.env)

@@ -10,6 +10,7 @@ import { familiesOf } from './core/table.js'
 import type { Fleet } from './live/fleet.js'
 import type { LoadMeter } from './live/load.js'
 import type { GeoIp } from './geoip/reader.js'
+import { PathDemand } from './http/demand.js'
 
 // Status codes as label text, so counting a response does not format a number.
 const STATUS_TEXT: Readonly<Record<number, string>> = { 200: '200', 302: '302', 400: '400', 404: '404', 405: '405', 503: '503' }
@@ -59,6 +60,8 @@ export class Metrics {
   readonly #dnsEcsQueries: Tally
   readonly #indexChecks: Counter<'result'>
   readonly #overflows: Tally
+  readonly #byPath: PathDemand
+  readonly #decisionLog: Tally
   readonly #registers: Registry[]
   readonly #fleet: Fleet
 
@@ -71,6 +74,8 @@ export class Metrics {
     this.#requests = new Tally('mirrorgate_http_requests_total', 'HTTP requests by route and status', ['route', 'status'], registers)
     this.#redirects = new Tally('mirrorgate_redirects_total', 'Redirects to mirrors by mirror id and client continent', ['mirror', 'continent'], registers)
     this.#fallbacks = new Tally('mirrorgate_fallbacks_total', 'Requests no mirror could serve: sent to the fallback, or answered 503', ['outcome'], registers)
+    this.#byPath = new PathDemand(registers)
+    this.#decisionLog = new Tally('mirrorgate_decision_log_lines_total', 'Decision log lines: written (queued to the stream), or dropped (the stream was too far behind)', ['outcome'], registers)
     this.selectionSeconds = new Histogram({
       name: 'mirrorgate_selection_seconds',
       help: 'Time to rank mirrors for a client network (selection-cache misses only)',
@@ -81,6 +86,18 @@ export class Metrics {
     if (geoip !== null) {
       new Counter({ name: 'mirrorgate_geoip_lookups_total', help: 'GeoIP lookups (cached or not)', registers, collect () { this.reset(); this.inc(geoip.lookups) } })
       new Counter({ name: 'mirrorgate_geoip_cache_hits_total', help: 'GeoIP lookups answered from the per-network cache', registers, collect () { this.reset(); this.inc(geoip.cacheHits) } })
+      // Counted in each process that reads GeoIP: a cluster sums its workers' reloads.
+      new Counter({
+        name: 'mirrorgate_geoip_reloads_total',
+        help: 'GeoIP reloads after a file change or SIGHUP: ok (new files in force) or rejected (a file failed its checks; the old ones stay)',
+        labelNames: ['result'],
+        registers,
+        collect () {
+          this.reset()
+          this.inc({ result: 'ok' }, geoip.reloads.ok)
+          this.inc({ result: 'rejected' }, geoip.reloads.rejected)
+        }
+      })
     }
 
     // Mirror health: probe outcomes as they happen, state read from the fleet at scrape time.
@@ -212,6 +229,15 @@ export class Metrics {
 
   fallback (outcome: 'fallback' | 'unavailable'): void {
     this.#fallbacks.add(outcome)
+  }
+
+  /** A 302 (to a mirror or the fallback) for this path below the prefix, by branch, architecture and kind. */
+  redirectPath (rest: string): void {
+    this.#byPath.count(rest)
+  }
+
+  decisionLogLine (outcome: 'written' | 'dropped'): void {
+    this.#decisionLog.add(outcome)
   }
 
   dnsQuery (rcode: string, qtype: string, ecs: boolean): void {

@@ -64,7 +64,15 @@ export interface Decision {
   readonly lastResort: boolean
   /** How many of the targets are the comparably-near group the choice was made from. */
   readonly group: number
+  /** Why route() changed decide()'s order (absent: it did not), for the decision log. */
+  readonly reason?: RouteReason
 }
+
+/**
+ * overflow: budgets moved the network past a full mirror; all-full: every one is full;
+ * file-holder: the first mirror in order known to hold the file; file-routing: a full selection over what is known of the files.
+ */
+export type RouteReason = 'overflow' | 'all-full' | 'file-holder' | 'file-routing'
 
 /** Where the live state and what is known of the files come from (the Fleet). */
 export interface LiveSource {
@@ -153,6 +161,8 @@ export class Redirector {
   /** Where the snapshot comes from (the Fleet), and the one the caches were filled from. */
   readonly #live: LiveSource
   #snapshot: Snapshot
+  /** The GeoIP generation the caches were filled from: new databases mean new places. */
+  #geoipGeneration: number
   readonly #volatileMaxLagMs: number
   readonly #now: () => number
   readonly #paths = new Map<string, PathFacts | null>()
@@ -165,6 +175,7 @@ export class Redirector {
   constructor (opts: { geoip: GeoIp, live: LiveSource, policy: SelectionPolicy, keep: number, cacheSize: number, placesRanked?: number, metrics?: Metrics,
     freshness?: Pick<FreshnessPolicy, 'volatileMaxLagMs'>, now?: () => number, load?: LoadMeter }) {
     this.#geoip = opts.geoip
+    this.#geoipGeneration = opts.geoip.generation
     this.#policy = opts.policy
     this.#volatileMaxLagMs = opts.freshness?.volatileMaxLagMs ?? Infinity
     this.#now = opts.now ?? Date.now
@@ -179,12 +190,16 @@ export class Redirector {
     this.#byPlace = new LRUCache({ max: opts.placesRanked ?? PLACES_RANKED })
   }
 
-  /** The snapshot decisions are made from; the caches restart when its selection epoch moves. */
+  /** The snapshot decisions are made from; the caches restart when its selection epoch moves, or GeoIP's databases do. */
   #current (): Snapshot {
     const live = this.#live.snapshot
     if (live !== this.#snapshot) {
       if (live.epoch !== this.#snapshot.epoch) this.#restart()
       this.#snapshot = live
+    }
+    if (this.#geoip.generation !== this.#geoipGeneration) {
+      this.#geoipGeneration = this.#geoip.generation
+      this.#restart()
     }
     return live
   }
@@ -295,9 +310,9 @@ export class Redirector {
     if (commit && placement.passedOver.length > 0) {
       this.#metrics?.overflow(placement.passedOver[0] as string, placement.index < 0 ? 'fallback' : (decision.targets[placement.index] as Target).id)
     }
-    if (placement.index < 0) return { ...decision, lastResort: true }
+    if (placement.index < 0) return { ...decision, lastResort: true, reason: 'all-full' }
     const first = decision.targets[placement.index] as Target
-    return { ...decision, targets: [first, ...decision.targets.filter((_, i) => i !== placement.index)], group: placement.index < decision.group ? decision.group : 1 }
+    return { ...decision, targets: [first, ...decision.targets.filter((_, i) => i !== placement.index)], group: placement.index < decision.group ? decision.group : 1, reason: 'overflow' }
   }
 
   /**
@@ -325,7 +340,8 @@ export class Redirector {
     const pick = decision.lastResort ? -1 : this.#firstFit(decision, coverage, facts, rest)
     if (pick === 0) return decision
     if (pick > 0) return this.#reorder(decision, pick, coverage, facts, rest)
-    return this.#routeByFiles(ip, scheme, cls, rest, facts, pinned).route
+    // Interned decisions are shared with decide()'s: the reason goes on a copy (a rare path).
+    return { ...this.#routeByFiles(ip, scheme, cls, rest, facts, pinned).route, reason: 'file-routing' }
   }
 
   /** Whether some mirror of the table declares what it carries (then every path is checked). */
@@ -385,7 +401,7 @@ export class Redirector {
     const first = decision.targets[pick] as Target
     const others = decision.targets.filter((t, i) => i !== pick &&
       holds(coverage, snapshot.table.byId.get(t.id) as Mirror, facts, rest, snapshot.byId.get(t.id)?.syncTime ?? null) !== 'no')
-    return { targets: [first, ...others], continent: decision.continent, lastResort: false, group: pick < decision.group ? decision.group : 1 }
+    return { targets: [first, ...others], continent: decision.continent, lastResort: false, group: pick < decision.group ? decision.group : 1, reason: 'file-holder' }
   }
 
   /** The full selection for one path over what is known of the files: for route()'s rare case and explain. */

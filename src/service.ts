@@ -4,7 +4,7 @@
 import type { Logger } from 'pino'
 import type { Config } from './config/schema.js'
 import { readTableFile } from './config/table-file.js'
-import { LocalControl, type Control } from './live/control.js'
+import { LocalControl, type Control, type Persist } from './live/control.js'
 import type { MirrorTable } from './core/types.js'
 import { EndpointDirectory } from './dns/endpoints.js'
 import { DnsResponder } from './dns/responder.js'
@@ -15,6 +15,7 @@ import { LoadMeter } from './live/load.js'
 import { availableParallelism } from 'node:os'
 import { Listeners } from './listeners.js'
 import { GeoIp } from './geoip/reader.js'
+import { GeoIpUpdates } from './geoip/updates.js'
 import { buildApp, type App } from './http/app.js'
 import { Metrics } from './metrics.js'
 import type { ProbeResult } from './core/health.js'
@@ -35,6 +36,8 @@ export interface LiveState {
   /** The master's indexes and each mirror's copies (index-aware routing); null when off. */
   readonly indexes: { readonly master: MasterIndexes, readonly copies: CopyChecker } | null
   readonly metrics: Metrics
+  /** Writes the state file now (a drain is kept before it is acknowledged); null without a state file. */
+  readonly persist: Persist | null
   /** The text of the table in force, exactly as validated (a primary forwards it to its workers). */
   readonly tableText: string
   /** Called with the text of every accepted table. */
@@ -51,17 +54,18 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
   let tableText = first.text
   const fleet = new Fleet(table, { ...config.probes, ...config.freshness })
   const metrics = new Metrics(geoip, fleet, config.instance)
-  const stateFile = config.probes.enabled ? config.probes.stateFile : null
-  if (stateFile !== null) {
-    const saved = await readProbeState(stateFile, Date.now())
-    if (saved.ok) {
-      fleet.importState(saved.state)
-      log?.info({ file: stateFile, savedAt: new Date(saved.savedAt).toISOString(), known: fleet.known }, 'probe state restored')
-    } else {
-      log?.info({ file: stateFile, reason: saved.reason }, 'probe state not restored; waiting for the first probe round')
-    }
-  }
-  const saver = stateFile === null ? null : new StateSaver(stateFile, () => fleet.exportState(), (err) => log?.error({ err, file: stateFile }, 'probe state not saved'))
+  // The state file keeps the local drains too, so it is read and written even with probes off.
+  const stateFile = config.probes.stateFile
+  if (stateFile !== null) await restoreState(fleet, stateFile, config.probes.enabled, log)
+  // Without probes there is no health to keep: only the drains are written.
+  const toSave = config.probes.enabled ? () => fleet.exportState() : () => ({ ...fleet.exportState(), health: [], endpoints: [], checks: [], known: false })
+  const saver = stateFile === null ? null : new StateSaver(stateFile, toSave, (err) => log?.error({ err, file: stateFile }, 'state not saved'))
+  let drains = fleet.localDrains
+  fleet.subscribe(() => {
+    if (fleet.localDrains === drains) return
+    drains = fleet.localDrains
+    saver?.changed()
+  })
   const probeListeners = new Listeners<[target: ProbeTarget, result: ProbeResult]>()
   // Mirrors are probed when probes are enabled; DNS endpoints' health URLs in any case.
   const prober = config.probes.enabled || config.dns.endpoints.some((e) => e.health !== null)
@@ -129,6 +133,7 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
   return {
     fleet,
     directory,
+    persist: saver === null ? null : () => saver.flush(),
     get tableText () { return tableText },
     tables,
     prober,
@@ -161,6 +166,28 @@ export async function createLiveState (config: Config, geoip: GeoIp | null, log:
       await saver?.flush()
     }
   }
+}
+
+/** Health (when young enough and probes are on) and local drains (whatever the age) from the state file. */
+async function restoreState (fleet: Fleet, file: string, probes: boolean, log: Logger | null): Promise<void> {
+  const saved = await readProbeState(file, Date.now())
+  if (saved.ok && probes) {
+    fleet.importState(saved.state)
+    log?.info({ file, savedAt: new Date(saved.savedAt).toISOString(), known: fleet.known, drains: fleet.localDrains.size }, 'probe state restored')
+    return
+  }
+  fleet.restoreDrains(saved.ok ? saved.state.drains : saved.drains)
+  if (probes) log?.info({ file, reason: saved.ok ? 'probes off' : saved.reason, drains: fleet.localDrains.size }, 'probe state not restored; waiting for the first probe round')
+  else log?.info({ file, drains: fleet.localDrains.size }, 'drains restored')
+}
+
+/** Reloads GeoIP files on change (and when asked), logging each outcome. */
+export function geoIpUpdates (geoip: GeoIp, log: Logger | null): GeoIpUpdates {
+  return new GeoIpUpdates(geoip, (trigger, result) => {
+    if (result.outcome === 'ok') log?.info({ trigger, databases: result.databases }, 'GeoIP databases reloaded')
+    else if (result.outcome === 'rejected') log?.error({ trigger, reason: result.reason }, 'GeoIP database rejected; the databases in force stay')
+    else log?.debug({ trigger }, 'GeoIP databases unchanged')
+  })
 }
 
 /** The HTTP side over a fleet: GeoIP, the redirector with its cache, the app. */
@@ -204,6 +231,8 @@ export interface Service {
   readonly tables: TableSource
   readonly prober: Prober | null
   readonly indexes: LiveState['indexes']
+  /** Reloads the GeoIP files (SIGHUP; a change of a file does it by itself). */
+  readonly geoipUpdates: GeoIpUpdates
   close (): Promise<void>
 }
 
@@ -211,7 +240,9 @@ export interface Service {
 export async function start (config: Config, log: Logger | null): Promise<Service> {
   const geoip = openGeoIp(config)
   const state = await createLiveState(config, geoip, log)
-  const app = createHttp(config, geoip, state.fleet, state.directory, state.metrics, new LocalControl(state.fleet, state.tables, config.probes.enabled ? state.prober : null), log)
+  const control = new LocalControl(state.fleet, state.tables, config.probes.enabled ? state.prober : null, state.persist)
+  const app = createHttp(config, geoip, state.fleet, state.directory, state.metrics, control, log)
+  const updates = geoIpUpdates(geoip, log)
   const dns = config.dns.enabled ? createDns(config, geoip, state, log) : null
   await app.fastify.listen({ host: config.host, port: config.port })
   if (dns !== null) {
@@ -223,6 +254,7 @@ export async function start (config: Config, log: Logger | null): Promise<Servic
     }
   }
   state.start()
+  updates.watch()
   app.ready = true
   log?.info(startupSummary(config, state.fleet.table, geoip), `mirrorgate listening on ${config.host}:${(app.fastify.server.address() as { port: number }).port}`)
   return {
@@ -233,8 +265,10 @@ export async function start (config: Config, log: Logger | null): Promise<Servic
     tables: state.tables,
     prober: state.prober,
     indexes: state.indexes,
+    geoipUpdates: updates,
     async close () {
       app.ready = false
+      updates.close()
       await dns?.close()
       await state.close()
       await app.fastify.close()

@@ -11,8 +11,28 @@
 //   decide (empty)  decide() on that second Redirector: the same caches, so route (empty) has
 //                   its own baseline
 //
+// Sponsor budgets (issue 15), on Fleets that know no index (as in the HTTP benchmarks, which
+// run offline), each Redirector with a LoadMeter as service.ts builds it; "redirect" is what
+// http/redirect.ts does per request: route(), then load.record(first, rest) when the table has
+// budgets:
+//
+//   redirect, off    the table as it is (no budgets): route() and the `budgeted` check only
+//   redirect, loose  a copy of the table with every enabled mirror under a budget it never
+//                    reaches (lib/budgets.mjs): placement, ratio reads and record() on every call,
+//                    the same first mirror as without budgets (checked)
+//   route, loose     route() alone on that redirector: the placement without record()
+//   decide, loose    decide() on it: under budgets each decision ranks 8 more mirrors
+//   redirect, tight  a copy with --tight-rps requests/s per mirror (default 1,000), its
+//                    LoadMeter on a virtual clock that advances 1/--rate s per call (default
+//                    55,000: the load is that many redirects a second whatever this machine's
+//                    speed) and its rates' window --tight-window
+//                    seconds (default 2, not the service's 20, so that the load settles within a
+//                    few passes, which run before the timing): the busiest mirrors overflow and
+//                    networks move. Informative: targets change, and the clock is not Date.now
+//
 //   node bench/core/route.mjs [--quick] [--json] [--rounds N] [--workload FILE] [--root DIR]
 //        [--behind F] [--missing F] [--age-minutes M] [--requests N] [--cache-size N] [--seed N]
+//        [--no-budgets] [--tight-rps R] [--rate R] [--tight-window S]
 //
 // --root is the mirrorgate checkout whose dist/ is measured (default: this repository);
 // --cache-size the decision cache's networks (default: the service's, selection.cacheSize).
@@ -40,6 +60,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { parseBudgets, TIGHT_RPS, writeBudgetTable } from '../lib/budgets.mjs'
 import { buildWorkload, prng, WORKLOAD_SEED } from '../lib/workload.mjs'
 import { median, table as textTable } from '../lib/stats.mjs'
 
@@ -56,7 +77,12 @@ const { values: opt } = parseArgs({
     missing: { type: 'string', default: '0.15' },
     'age-minutes': { type: 'string', default: '20' },
     seed: { type: 'string', default: '662303' },
-    'cache-size': { type: 'string' }
+    'cache-size': { type: 'string' },
+    'no-budgets': { type: 'boolean', default: false },
+    // Twice paired.mjs's default: there each build is loaded about half the time.
+    'tight-rps': { type: 'string', default: String(2 * TIGHT_RPS) },
+    rate: { type: 'string', default: '55000' },
+    'tight-window': { type: 'string', default: '2' }
   }
 })
 
@@ -76,6 +102,15 @@ try {
 } catch (err) {
   console.error(`bench/core/route: cannot load the built code (run npx tsc -p tsconfig.json): ${err.message}`)
   process.exit(1)
+}
+// Sponsor budgets: builds from before them have no LoadMeter; those cases are then left out.
+let LoadMeter = null
+if (!opt['no-budgets']) {
+  try {
+    ;({ LoadMeter } = await dist('live/load.js'))
+  } catch {
+    console.error('bench/core/route: this build has no live/load.js (sponsor budgets): the budget cases are left out')
+  }
 }
 if (typeof Redirector.prototype.route !== 'function') {
   console.error('bench/core/route: this build has no Redirector.route (index-aware routing): nothing to measure')
@@ -286,10 +321,42 @@ for (const h of histories) {
 }
 
 const keep = config.linkCount + 1
-const make = (live) => new Redirector({ geoip, live, policy: config.selection, keep, cacheSize: Number(opt['cache-size'] ?? config.selection.cacheSize), freshness: config.freshness })
+const make = (live, load) => new Redirector({ geoip, live, policy: config.selection, keep, cacheSize: Number(opt['cache-size'] ?? config.selection.cacheSize), freshness: config.freshness, ...(load ? { load } : {}) })
 const withCoverage = make(fleet)
 const emptyFleet = new Fleet(table, policy)
 const noCoverage = make(emptyFleet)
+
+// ---- budgets: three more redirectors, each with its Fleet (no index known) and LoadMeter -----
+
+const benchRoot = resolve(here, '..', '..')
+/** The virtual clock of the tight case's LoadMeter, in ms; each call of that case advances it. */
+let clock = now
+const stepMs = 1000 / Number(opt.rate)
+let budgetSetup = null
+if (LoadMeter !== null) {
+  const tableWith = async (spec) => {
+    const b = parseBudgets(spec)
+    const t = writeBudgetTable({ root: benchRoot, source: config.table, out: join(here, '..', 'results', 'budgets', `route-${b.variant}.yaml`), budget: b.budget, describe: b.describe })
+    return { ...b, table: await loadTableFile(t.file), budgeted: t.budgeted }
+  }
+  const side = (t, meterNow, windowMs) => {
+    const live = new Fleet(t, policy)
+    // As service.ts builds it: the capacity section (share 1: one process), sizes from the Fleet.
+    const load = new LoadMeter({ ...config.capacity, coverage: () => live.coverage, ...(meterNow ? { now: meterNow } : {}), ...(windowMs ? { windowMs } : {}) })
+    return { redirector: make(live, load), load }
+  }
+  const loose = await tableWith('loose')
+  const tight = await tableWith(`tight:${opt['tight-rps']}`)
+  if (!loose.table.budgeted) throw new Error('the loose table is not budgeted: nothing to measure')
+  budgetSetup = {
+    off: side(table),
+    loose: side(loose.table),
+    tight: side(tight.table, () => clock, Number(opt['tight-window']) * 1000),
+    looseDescribe: loose.describe,
+    tightDescribe: tight.describe,
+    budgeted: loose.budgeted
+  }
+}
 
 // ---- cases: one loop each, so every call site stays monomorphic --------------------------
 
@@ -305,12 +372,45 @@ function passRoute (r) {
   for (let i = 0; i < N; i++) { const q = requests[i]; s += r.route(q.ip, q.scheme, q.cls, q.rest, null).targets.length }
   sink += s
 }
+/** What http/redirect.ts does: route(), then record the first target's load when the table has budgets. */
+function passRedirect (r, load) {
+  let s = 0
+  for (let i = 0; i < N; i++) {
+    const q = requests[i]
+    const d = r.route(q.ip, q.scheme, q.cls, q.rest, null)
+    if (d.targets.length > 0 && load !== null && r.budgeted) load.record(d.targets[0].id, q.rest)
+    s += d.targets.length
+  }
+  sink += s
+}
+/** The same on the virtual clock: --rate redirects a second, whatever this machine's speed. */
+function passRedirectClocked (r, load) {
+  let s = 0
+  for (let i = 0; i < N; i++) {
+    const q = requests[i]
+    clock += stepMs
+    const d = r.route(q.ip, q.scheme, q.cls, q.rest, null)
+    if (d.targets.length > 0 && load !== null && r.budgeted) load.record(d.targets[0].id, q.rest)
+    s += d.targets.length
+  }
+  sink += s
+}
 const cases = [
   { key: 'A', name: 'decide', pass: () => passDecide(withCoverage) },
   { key: 'B', name: 'route', pass: () => passRoute(withCoverage) },
   { key: 'C', name: 'route (empty)', pass: () => passRoute(noCoverage) },
   { key: 'A0', name: 'decide (empty)', pass: () => passDecide(noCoverage) }
 ]
+if (budgetSetup !== null) {
+  const { off, loose, tight } = budgetSetup
+  cases.push(
+    { key: 'R0', name: 'redirect, budgets off', pass: () => passRedirect(off.redirector, off.load) },
+    { key: 'R1', name: 'redirect, budgets loose', pass: () => passRedirect(loose.redirector, loose.load) },
+    { key: 'P1', name: 'route, budgets loose', pass: () => passRoute(loose.redirector) },
+    { key: 'D1', name: 'decide, budgets loose', pass: () => passDecide(loose.redirector) },
+    { key: 'R2', name: 'redirect, budgets tight', pass: () => passRedirectClocked(tight.redirector, tight.load) }
+  )
+}
 
 // Warm: every case once (fills both redirectors' caches, GeoIP's, the path memo), then once
 // more so the caches hold what a steady state holds.
@@ -340,6 +440,31 @@ for (const q of requests) {
   if (r.targets[0] !== d.targets[0]) firstMoved[q.kind]++
   const e = noCoverage.decide(q.ip, q.scheme, q.cls, null)
   if (noCoverage.route(q.ip, q.scheme, q.cls, q.rest, null) !== e) emptyDiffers++
+}
+
+// Under budgets: where route() sent each request against decide() of the same redirector (the
+// first target kept, or moved by the placement), and against the redirector without budgets.
+// The tight case's clock runs on, as in its timed passes.
+let budgetPaths = null
+if (budgetSetup !== null) {
+  const { off, loose, tight } = budgetSetup
+  // The tight case's load settles first: three windows of virtual time.
+  for (let v = 0; v < 3 * Number(opt['tight-window']) * 1000; v += N * stepMs) passRedirectClocked(tight.redirector, tight.load)
+  budgetPaths = { loose: { kept: 0, moved: 0, sameAsOff: 0, fallback: 0 }, tight: { kept: 0, moved: 0, sameAsOff: 0, fallback: 0 } }
+  for (const q of requests) {
+    const base = off.redirector.route(q.ip, q.scheme, q.cls, q.rest, null).targets[0]?.id
+    for (const [name, side] of [['loose', loose], ['tight', tight]]) {
+      if (name === 'tight') clock += stepMs
+      const d = side.redirector.decide(q.ip, q.scheme, q.cls, null)
+      const r = side.redirector.route(q.ip, q.scheme, q.cls, q.rest, null)
+      if (r.targets.length > 0 && side.redirector.budgeted) side.load.record(r.targets[0].id, q.rest)
+      const p = budgetPaths[name]
+      if (r.lastResort && !d.lastResort) p.fallback++
+      else if (r.targets[0] === d.targets[0]) p.kept++
+      else p.moved++
+      if (r.targets[0]?.id === base) p.sameAsOff++
+    }
+  }
 }
 
 // Cache misses in a warm pass: a decide() that misses places the client (GeoIP's counter).
@@ -374,6 +499,23 @@ const perRound = (f) => median(times.get('A').map((_, i) => f(i)))
 const diffBA = perRound((i) => times.get('B')[i] - times.get('A')[i])
 const ratioBA = perRound((i) => times.get('B')[i] / times.get('A')[i])
 const diffCA0 = perRound((i) => times.get('C')[i] - times.get('A0')[i])
+/** Per-round differences of two cases: median, min, max. */
+const spreadOf = (f) => {
+  const v = times.get('A').map((_, i) => f(i))
+  return { median: median(v), min: Math.min(...v), max: Math.max(...v) }
+}
+const t = (k) => (i) => times.get(k)[i]
+const budgetDiffs = budgetSetup === null
+  ? null
+  : {
+      loose: spreadOf((i) => t('R1')(i) - t('R0')(i)),
+      placement: spreadOf((i) => t('P1')(i) - t('C')(i)),
+      record: spreadOf((i) => t('R1')(i) - t('P1')(i)),
+      decide: spreadOf((i) => t('D1')(i) - t('A0')(i)),
+      offOverRoute: spreadOf((i) => t('R0')(i) - t('C')(i)),
+      tight: spreadOf((i) => t('R2')(i) - t('R0')(i)),
+      looseRatio: spreadOf((i) => t('R1')(i) / t('R0')(i))
+    }
 
 // ---- report -------------------------------------------------------------------------------
 
@@ -414,8 +556,24 @@ console.log(textTable(['ns/call', 'A decide', 'B route', 'C route, empty', 'A0 d
   [row(`median of ${rounds}`, median), row('min', minOf), row('max', maxOf)]).text.replace(/^/gm, '  '))
 console.log(`  route() took the slow path (full selection over what is known) ${pct(paths.slow + paths.slowSame, N)} of calls, reordered ${pct(paths.reorder, N)};` +
   ` B-A, B/A and C-A0 are medians (and extremes) of per-round differences; ${((performance.now() - started) / 1000).toFixed(1)} s in all`)
+if (budgetSetup !== null) {
+  const bp = budgetPaths
+  const share = (p) => `first target kept ${pct(p.kept, N)}, moved ${pct(p.moved, N)}, fallback ${pct(p.fallback, N)}; the same first mirror as without budgets ${pct(p.sameAsOff, N)}`
+  console.log('')
+  console.log(`  sponsor budgets (no index known, as offline; ${budgetSetup.budgeted} enabled mirrors budgeted; a LoadMeter per redirector, share ${config.capacity.share}, window ${config.capacity.windowMs / 1000} s):`)
+  console.log(`    loose: ${budgetSetup.looseDescribe}: ${share(bp.loose)}`)
+  console.log(`    tight: ${budgetSetup.tightDescribe}, at ${Number(opt.rate)} redirects/s (virtual clock, window ${opt['tight-window']} s): ${share(bp.tight)}`)
+  const ns = (k) => result[k].nsPerCall.toFixed(0)
+  const d = budgetDiffs
+  const r3 = (x) => `${x.median.toFixed(0)} (${x.min.toFixed(0)} to ${x.max.toFixed(0)})`
+  console.log(textTable(['ns/call', 'R0 redirect, off', 'R1 redirect, loose', 'P1 route, loose', 'D1 decide, loose', 'R2 redirect, tight', 'C route (empty)', 'A0 decide (empty)'],
+    [[`median of ${rounds}`, ns('R0'), ns('R1'), ns('P1'), ns('D1'), ns('R2'), ns('C'), ns('A0')]]).text.replace(/^/gm, '    '))
+  console.log(`    per-round differences, median (min to max), ns: budgets loose R1-R0 ${r3(d.loose)} (R1/R0 ${d.looseRatio.median.toFixed(2)});` +
+    ` placement P1-C ${r3(d.placement)}; record() R1-P1 ${r3(d.record)}; decide() D1-A0 ${r3(d.decide)}; off R0-C ${r3(d.offOverRoute)}; tight R2-R0 ${r3(d.tight)}`)
+}
 if (opt.json) {
   console.log('ROUTE_RESULT ' + JSON.stringify({
+    budgets: budgetSetup === null ? null : { paths: budgetPaths, diffs: budgetDiffs, loose: budgetSetup.looseDescribe, tight: budgetSetup.tightDescribe, rate: Number(opt.rate) },
     node: process.version,
     requests: N,
     byKind,

@@ -84,7 +84,10 @@ export async function scrapeMirrorgate (url) {
     }
     return {
       selections: total(/^mirrorgate_selection_seconds_count(?:\{[^}]*\})? (\S+)$/gm),
-      redirects: total(/^mirrorgate_http_requests_total\{[^}]*route="redirect"[^}]*\} (\S+)$/gm)
+      redirects: total(/^mirrorgate_http_requests_total\{[^}]*route="redirect"[^}]*\} (\S+)$/gm),
+      // Redirects that passed over a mirror at its budget: 0 before the first (no series yet), null
+      // in a build without sponsor budgets (no such metric).
+      overflows: text.includes('mirrorgate_overflows_total') ? (total(/^mirrorgate_overflows_total(?:\{[^}]*\})? (\S+)$/gm) ?? 0) : null
     }
   } catch {
     return null
@@ -96,6 +99,13 @@ export function cacheMissPercent (m0, m1) {
   return m0?.selections != null && m1?.selections != null && m1.redirects > m0.redirects
     ? Math.round(((m1.selections - m0.selections) / (m1.redirects - m0.redirects)) * 1000) / 10
     : null
+}
+
+/** Redirects that passed over a full mirror, per redirect between two scrapes, in %; null without the counter. */
+export function overflowPercent (m0, m1) {
+  if (m0 == null || m1 == null || m1.redirects == null || m0.redirects == null || !(m1.redirects > m0.redirects)) return null
+  if (m0.overflows == null || m1.overflows == null) return null
+  return Math.round(((m1.overflows - m0.overflows) / (m1.redirects - m0.redirects)) * 10000) / 100
 }
 
 /** Warm-up passes go on (up to MAX_WARM_PASSES) until one misses mirrorgate's caches less often, in %. */

@@ -7,9 +7,10 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { get } from './targets.mjs'
 
-export async function mirrorBases (root) {
+/** The enabled mirrors' base URLs -> ids, from `table` (default: the build's data/mirrors.yaml). */
+export async function mirrorBases (root, tableFile = join(root, 'data', 'mirrors.yaml')) {
   const { loadTableFile } = await import(pathToFileURL(join(root, 'dist', 'config', 'table-file.js')).href)
-  const table = await loadTableFile(join(root, 'data', 'mirrors.yaml'))
+  const table = await loadTableFile(tableFile)
   const bases = new Map()
   for (const m of table.mirrors) {
     if (!m.enabled) continue

@@ -20,6 +20,8 @@ export type ToWorker =
   /** What is known of the files changed: a master index version (typed arrays: IPC is 'advanced'), or a mirror's copy. */
   | { readonly t: 'coverage', readonly change: CoverageChange }
   | { readonly t: 'reply', readonly seq: number, readonly value?: unknown, readonly error?: { readonly code: string, readonly message: string } }
+  /** Read the GeoIP files again (the primary got SIGHUP); each worker keeps its own reader. */
+  | { readonly t: 'geoip', readonly trigger: string }
   /** Send your metrics (as prom-client JSON) for the cluster-wide exposition. */
   | { readonly t: 'collect', readonly seq: number }
   /** Finish the requests in flight, then exit (a rolling restart or shutdown). */

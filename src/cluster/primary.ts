@@ -8,13 +8,15 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { LocalControl } from '../live/control.js'
 import { MgError } from '../errors.js'
-import { createDns, createLiveState, listenDns, openGeoIp, startupSummary } from '../service.js'
+import { createDns, createLiveState, geoIpUpdates, listenDns, openGeoIp, startupSummary } from '../service.js'
 import { familyOf } from '../probes/prober.js'
 import type { Op, ToPrimary, ToWorker } from './messages.js'
 
 export interface Primary {
   /** Re-reads the mirror table (SIGHUP); the workers follow. */
   reloadTable (trigger: string): Promise<void>
+  /** Has every worker (and this process, when it answers DNS) read the GeoIP files again (SIGHUP). */
+  reloadGeoIp (trigger: string): Promise<void>
   /** Replaces every worker, one at a time. */
   restartWorkers (): Promise<void>
   close (): Promise<void>
@@ -31,7 +33,9 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   const geoip = config.dns.enabled ? openGeoIp(config) : null
   const state = await createLiveState(config, geoip, log)
   const dns = geoip === null ? null : createDns(config, geoip, state, log)
-  const control = new LocalControl(state.fleet, state.tables, config.probes.enabled ? state.prober : null)
+  const updates = geoip === null ? null : geoIpUpdates(geoip, log)
+  // The primary owns the drains: the admin API's reach it from every worker, and it keeps them in the state file.
+  const control = new LocalControl(state.fleet, state.tables, config.probes.enabled ? state.prober : null, state.persist)
   const ready = new Set<Worker>()
   let stopping = false
   let port = config.port
@@ -75,14 +79,16 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
         if (!result.ok) throw result.error
         return result
       }
-      case 'drain':
-        await control.drain(op.id, op.until, op.reason)
+      // The change reaches every worker before the reply (IPC keeps order), so the answer's view is current.
+      case 'drain': {
+        const change = await control.drain(op.id, op.until, op.reason)
         broadcast({ t: 'fleet', fleet: state.fleet.exportState() })
-        return null
+        return change
+      }
       case 'undrain': {
-        const had = await control.undrain(op.id)
+        const change = await control.undrain(op.id)
         broadcast({ t: 'fleet', fleet: state.fleet.exportState() })
-        return had
+        return change
       }
       case 'probe': return await control.probeNow(op.id)
       case 'metrics': return await clusterMetrics()
@@ -134,10 +140,15 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
   await Promise.all(Array.from({ length: workers }, fork))
   if (dns !== null) await listenDns(dns, config, state, log)
   state.start()
+  updates?.watch()
   log.info({ ...startupSummary(config, state.fleet.table, null), workers }, `mirrorgate listening on ${config.host}:${port} with ${workers} workers`)
 
   return {
     async reloadTable (trigger) { await state.tables.reload(trigger) },
+    async reloadGeoIp (trigger) {
+      broadcast({ t: 'geoip', trigger })
+      await updates?.reload(trigger)
+    },
     async restartWorkers () {
       for (const old of Object.values(cluster.workers ?? {})) {
         if (old === undefined || retiring.has(old)) continue
@@ -148,6 +159,7 @@ export async function runPrimary (config: Config, workers: number, log: Logger):
     },
     async close () {
       stopping = true
+      updates?.close()
       await dns?.close()
       await state.close()
       await Promise.all(Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined).map(retire))

@@ -1,16 +1,17 @@
-// A cluster worker: serves HTTP from a copy of the primary's live state. It never probes or
-// watches files; admin actions and /metrics go to the primary.
+// A cluster worker: serves HTTP from a copy of the primary's live state. It never probes nor
+// reads the table; admin actions and /metrics go to the primary. It keeps its own GeoIP reader
+// current: it watches the database files itself and reloads them when the primary says so.
 
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { parseTableText } from '../config/table-file.js'
-import type { Control } from '../live/control.js'
+import type { Control, DrainChange } from '../live/control.js'
 import type { Health } from '../core/health.js'
 import { ERRORS, MgError, type ErrorCode } from '../errors.js'
 import { EndpointDirectory } from '../dns/endpoints.js'
 import { Fleet, type CoverageChange } from '../live/fleet.js'
 import { Metrics } from '../metrics.js'
-import { createHttp, openGeoIp } from '../service.js'
+import { createHttp, geoIpUpdates, openGeoIp } from '../service.js'
 import type { ReloadResult } from '../live/table-source.js'
 import type { Op, ToPrimary, ToWorker } from './messages.js'
 
@@ -48,7 +49,12 @@ class PrimaryLink {
 
 class RemoteControl implements Control {
   readonly #link: PrimaryLink
-  constructor (link: PrimaryLink) { this.#link = link }
+  /** The primary keeps the state file: the same configuration says whether there is one. */
+  readonly persistent: boolean
+  constructor (link: PrimaryLink, persistent: boolean) {
+    this.#link = link
+    this.persistent = persistent
+  }
 
   async reload (): Promise<ReloadResult> {
     try {
@@ -58,8 +64,10 @@ class RemoteControl implements Control {
     }
   }
 
-  async drain (id: string, until: number | null, reason: string): Promise<void> { await this.#link.call({ op: 'drain', id, until, reason }) }
-  async undrain (id: string): Promise<boolean> { return await this.#link.call({ op: 'undrain', id }) as boolean }
+  async drain (id: string, until: number | null, reason: string): Promise<DrainChange> { return await this.#link.call({ op: 'drain', id, until, reason }) as DrainChange }
+  async undrain (id: string): Promise<DrainChange & { readonly wasDraining: boolean }> {
+    return await this.#link.call({ op: 'undrain', id }) as DrainChange & { readonly wasDraining: boolean }
+  }
   async probeNow (id?: string): Promise<Health[] | null> { return await this.#link.call(id === undefined ? { op: 'probe' } : { op: 'probe', id }) as Health[] | null }
 }
 
@@ -89,9 +97,10 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   // The worker's own view of the DNS endpoints (for /api/v1/dns/*), over its copy of the fleet.
   // The worker's view of the DNS endpoints (for /api/v1/dns/*): health comes from the primary.
   const directory = new EndpointDirectory(config.dns, config.selection, fleet)
-  const app = createHttp(config, geoip, fleet, directory, metrics, new RemoteControl(link), log)
+  const app = createHttp(config, geoip, fleet, directory, metrics, new RemoteControl(link, config.probes.stateFile !== null), log)
   // /metrics in a worker shows the whole cluster: the primary aggregates.
   app.metricsSource = async () => await link.call({ op: 'metrics' }) as string
+  const updates = geoIpUpdates(geoip, log)
 
   process.on('message', (m: ToWorker) => {
     switch (m.t) {
@@ -107,6 +116,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
       case 'endpoint': fleet.recordEndpoint(m.id, m.result); break
       case 'coverage': applyCoverage(fleet, m.change); break
       case 'reply': link.settle(m); break
+      case 'geoip': void updates.reload(m.trigger); break
       case 'collect':
         void metrics.registry.getMetricsAsJSON().then((json) => send({ t: 'collected', seq: m.seq, metrics: json }))
         break
@@ -118,5 +128,6 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   })
   process.on('disconnect', () => { void app.fastify.close().finally(() => process.exit(0)) })
   await app.fastify.listen({ host: config.host, port: config.port })
+  updates.watch()
   app.ready = true
 }

@@ -96,7 +96,10 @@ export const CONFIG_DOCUMENT = mapping({
     maxBackoffSeconds: seconds(0.05, 86400, 600),
     /** Not ready (/readyz 503) until the first round has answered, or this long after start. */
     readyTimeoutSeconds: seconds(0, 3600, 15),
-    /** Where probe results are saved, so that a restart is ready at once; null: not saved. */
+    /**
+     * Where probe results are saved, so that a restart is ready at once, and the admin API's
+     * drains, so that they outlive a restart (kept even with probes off); null: not saved.
+     */
     stateFile: nullable(string())
   }),
   freshness: section({
@@ -178,6 +181,14 @@ export const CONFIG_DOCUMENT = mapping({
   exports: section({
     /** Folder for the geodns zone and gdnsd state file; null: no files written. */
     dir: nullable(string())
+  }),
+  /** One JSON line per sampled redirect, and per fallback, 503 and 400 (client networks only, never addresses). */
+  decisionLog: section({
+    enabled: Type.Boolean({ default: false }),
+    /** 1 in this many redirects is logged, at random. */
+    sample: integer(1, 1_000_000, 100),
+    /** Appended to; null: standard output. */
+    file: nullable(string())
   })
 })
 
@@ -197,6 +208,7 @@ export type FreshnessConfig = Config['freshness']
 export type DnsConfig = Config['dns']
 export type DnsEndpointConfig = DnsConfig['endpoints'][number]
 export type ExportsConfig = Config['exports']
+export type DecisionLogConfig = Config['decisionLog']
 
 function inMs<T> (v: T): InMs<T> {
   if (Array.isArray(v)) return v.map(inMs) as InMs<T>
@@ -223,6 +235,7 @@ function toConfig (doc: ConfigDocument, source: string, baseDir: string): Config
     geoip: { ...c.geoip, databases: c.geoip.databases.map(path) },
     probes: { ...c.probes, stateFile: c.probes.stateFile === null ? null : path(c.probes.stateFile) },
     exports: { dir: c.exports.dir === null ? null : path(c.exports.dir) },
+    decisionLog: { ...c.decisionLog, file: c.decisionLog.file === null ? null : path(c.decisionLog.file) },
     source
   })
 }

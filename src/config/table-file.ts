@@ -10,10 +10,13 @@ import { MgError } from '../errors.js'
 import { boolean, dnsName, fail, httpUrl, ipAddress, list, mapping, number, oneOf, string, type Where } from './validate.js'
 
 const MIRROR_KEYS = ['id', 'name', 'sponsor', 'tier', 'urls', 'country', 'latitude', 'longitude', 'asns',
-  'weight', 'families', 'restrictions', 'enabled', 'note', 'dnsNames', 'addresses', 'coverage', 'budget', 'participation']
+  'weight', 'families', 'restrictions', 'enabled', 'note', 'dnsNames', 'addresses', 'coverage', 'budget', 'participation', 'drain']
 const RESTRICTION_KEYS = ['onlyCountries', 'onlyContinents', 'excludeCountries']
 const COVERAGE_KEYS = ['include', 'exclude']
 const BUDGET_KEYS = ['requestsPerSecond', 'megabitsPerSecond']
+const DRAIN_KEYS = ['until', 'reason']
+/** An ISO 8601 date-time with its offset (Z or ±hh:mm): a time every instance reads alike. */
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:\d\d)$/
 /** A glob below the mirror base: path characters, `*`, `**` and `?`; no leading '/'. */
 const GLOB = /^[A-Za-z0-9._~*?+@-][A-Za-z0-9._~*?+@/-]{0,199}$/
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
@@ -26,6 +29,20 @@ function countryCode (where: Where, field: string, v: unknown): string {
 
 function countryList (where: Where, field: string, v: unknown): string[] {
   return list(where, field, v).map((c, i) => countryCode(where, `${field}[${i}]`, c))
+}
+
+/** `drain: { until?, reason? }`: the mirror is drained on every instance reading the table. */
+function drainSpec (where: Where, field: string, v: unknown): MirrorSpec['drain'] {
+  const d = mapping(where, field, v, DRAIN_KEYS)
+  let until: number | undefined
+  if (d.until !== undefined) {
+    const text = string(where, `${field}.until`, d.until, ISO_TIME, 'must be an ISO 8601 date-time with its offset, such as "2026-12-24T18:00:00Z"')
+    until = Date.parse(text)
+    if (!Number.isFinite(until)) fail(where, `${field}.until`, `"${text}" is not a real date-time`)
+  }
+  const reason = d.reason === undefined ? undefined : string(where, `${field}.reason`, d.reason)
+  if (reason !== undefined && reason.length > 200) fail(where, `${field}.reason`, 'must be at most 200 characters')
+  return { until, reason }
 }
 
 function mirrorSpec (where: Where, field: string, v: unknown): MirrorSpec {
@@ -88,7 +105,8 @@ function mirrorSpec (where: Where, field: string, v: unknown): MirrorSpec {
     addresses: m.addresses === undefined ? [] : list(where, `${field}.addresses`, m.addresses).map((a, i) => ipAddress(where, `${field}.addresses[${i}]`, a)),
     coverage,
     budget,
-    participation: m.participation === undefined ? undefined : oneOf(where, `${field}.participation`, m.participation, PARTICIPATIONS)
+    participation: m.participation === undefined ? undefined : oneOf(where, `${field}.participation`, m.participation, PARTICIPATIONS),
+    drain: m.drain === undefined ? undefined : drainSpec(where, `${field}.drain`, m.drain)
   }
 }
 

@@ -10,10 +10,14 @@ import type { Gate, Verdict } from './selection.js'
 import { baseFor, schemeOf } from './table.js'
 import type { Family, Mirror, MirrorTable, Scheme } from './types.js'
 
+/** Where a drain was set: the table (every instance reading it) or this instance's admin API. */
+export type DrainSource = 'table' | 'local'
+
 export interface Drain {
   readonly until: number | null
   /** The operator's note: for the admin API and logs, never for public answers. */
   readonly reason: string
+  readonly source: DrainSource
 }
 
 /** What the snapshot is built from: everything the owner keeps, nothing derived. */
@@ -24,7 +28,7 @@ export interface LiveInputs {
   readonly master: Health
   /** Health of the DNS endpoints that have a health URL, by endpoint id. */
   readonly endpoints: ReadonlyMap<string, Health>
-  /** Drains in force (the owner removes expired ones before building). */
+  /** Drains in force, one per mirror, table or local (the owner leaves out ended ones). */
   readonly drains: ReadonlyMap<string, Drain>
   /** Whether the state is known: first probe round answered or timed out, or restored. */
   readonly known: boolean

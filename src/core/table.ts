@@ -30,7 +30,12 @@ export interface MirrorSpec {
   readonly budget?: { readonly requestsPerSecond?: number | undefined, readonly megabitsPerSecond?: number | undefined } | undefined
   /** How it takes part; absent: the table's default for its tier (else 'full'). */
   readonly participation?: Participation | undefined
+  /** Drained on every instance (until: ms since the epoch; absent: until the entry changes). */
+  readonly drain?: { readonly until?: number | undefined, readonly reason?: string | undefined } | undefined
 }
+
+/** The reason a table drain shows when its entry gives none. */
+export const TABLE_DRAIN_REASON = 'drained in the table'
 
 /** The table's defaults for how each tier takes part (`participation:` at the top of the table). */
 export type TierParticipation = Partial<Readonly<Record<Tier, Participation>>>
@@ -69,6 +74,7 @@ export function buildMirror (spec: MirrorSpec, tiers: TierParticipation = {}): M
       ? null
       : Object.freeze({ requestsPerSecond: spec.budget.requestsPerSecond ?? null, bytesPerSecond: spec.budget.megabitsPerSecond === undefined ? null : spec.budget.megabitsPerSecond * 125_000 }),
     participation: spec.participation ?? tiers[spec.tier] ?? 'full',
+    drain: spec.drain === undefined ? null : Object.freeze({ until: spec.drain.until ?? null, reason: spec.drain.reason ?? TABLE_DRAIN_REASON }),
     seed: fnv1a32(spec.id)
   })
 }

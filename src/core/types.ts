@@ -61,6 +61,17 @@ export interface Mirror extends Site {
   /** What this service may send it; null: no limit. */
   readonly budget: Budget | null
   readonly participation: Participation
+  /** A drain declared in the table (`drain:` on the entry); null: none. */
+  readonly drain: TableDrain | null
+}
+
+/**
+ * A drain written in the table, so every instance reading it drains the mirror: in force until
+ * `until` (null: for as long as the entry says so). The admin API cannot lift it.
+ */
+export interface TableDrain {
+  readonly until: number | null
+  readonly reason: string
 }
 
 export interface MirrorTable {

@@ -16,7 +16,11 @@ import type { Fleet } from '../live/fleet.js'
 import type { Control } from '../live/control.js'
 import { TrafficShare } from './traffic.js'
 import { TrustedProxies } from './client-address.js'
-import { createRedirectHandler } from './redirect.js'
+import { createBadRequestLog, createRedirectHandler } from './redirect.js'
+import { openDecisionLog } from './decision-log.js'
+import { createMirrorList } from './mirror-list.js'
+import { createMetalink } from './metalink.js'
+import { ReleaseIndex } from '../indexes/releases.js'
 import type { LoadMeter } from '../live/load.js'
 import { errorBody, sendError } from './reply.js'
 import { registerExplain } from './routes/explain.js'
@@ -67,18 +71,39 @@ export function fromFastify (error: unknown): MgError | null {
   return new MgError(mg, mg === 'MG_ERR_BAD_BODY' ? (error as Error).message : undefined, { cause: error })
 }
 
+/** How long a branch's latest-releases.yaml from the master is used before a conditional GET renews it. */
+const RELEASES_TTL_MS = 60_000
+
 export function buildApp (deps: AppDeps): App {
   const { config, metrics } = deps
   const proxies = new TrustedProxies(config.trustedProxies)
   const classifier = new PathClassifier(config.freshness.versioned, config.freshness.volatile)
   const traffic = new TrafficShare()
+  const redirector = deps.redirector
+  let logErrors = 0
+  const decisions = !config.decisionLog.enabled
+    ? null
+    : openDecisionLog(config.decisionLog, config.instance.id, {
+      onLine: (outcome) => metrics.decisionLogLine(outcome),
+      // A failing disk would say so on every write: the first few are enough.
+      onError: (err) => { if (logErrors++ < 3) deps.logger?.error({ err, file: config.decisionLog.file ?? 'stdout' }, 'decision log write failed') }
+    })
+  const master = config.probes.master
+  const releases = master === null ? null : new ReleaseIndex(master, { ttlMs: RELEASES_TTL_MS, timeoutMs: config.probes.timeoutMs })
   const redirect = createRedirectHandler({
-    redirector: deps.redirector, proxies, metrics, fallback: config.fallback, linkCount: config.linkCount,
+    redirector, proxies, metrics, fallback: config.fallback, linkCount: config.linkCount,
     classifier, traffic, load: deps.load ?? null,
     instanceId: config.instance.id,
     instanceContinent: config.instance.country === null ? null : (COUNTRIES.get(config.instance.country)?.continent ?? null),
-    downloadName: config.dns.name
+    downloadName: config.dns.name,
+    decisions,
+    mirrorList: createMirrorList({ redirector, metrics }),
+    metalink: createMetalink({
+      redirector, releases, classifier, fallback: config.fallback, metrics,
+      onError: (err) => deps.logger?.error({ err }, 'metalink failed')
+    })
   })
+  const logBadRequest = createBadRequestLog({ redirector, proxies, decisions })
   const prefixes = config.prefixes
 
   // Every request passes parseTarget first: bad targets never reach a route or a header.
@@ -87,7 +112,9 @@ export function buildApp (deps: AppDeps): App {
       const target = parseTarget(req.url ?? '', prefixes)
       if (!target.ok) {
         metrics.request('invalid', 400)
-        return sendError(res, target.code)
+        sendError(res, target.code)
+        logBadRequest?.(req, target.code)
+        return
       }
       if (target.prefix !== null) return redirect(req, res, target.rest, target.query, target.hint)
       handler(req, res)
@@ -102,6 +129,8 @@ export function buildApp (deps: AppDeps): App {
     return503OnClosing: true
   })
   const app: App = { fastify, ready: false, metricsSource: async () => await metrics.registry.metrics() }
+  // After the server has closed: the last lines are flushed before the process exits.
+  if (decisions !== null) fastify.addHook('onClose', async () => { await decisions.close() })
 
   fastify.addHook('onResponse', async (request, reply) => {
     metrics.request(request.routeOptions.url ?? 'not-found', reply.statusCode)
@@ -128,7 +157,7 @@ export function buildApp (deps: AppDeps): App {
   })
 
   registerHealth(fastify, app, metrics, deps.fleet)
-  registerExplain(fastify, { config, redirector: deps.redirector, geoip: deps.geoip, proxies, classifier, fleet: deps.fleet })
+  registerExplain(fastify, { config, redirector, geoip: deps.geoip, proxies, classifier, fleet: deps.fleet })
   registerMirrors(fastify, { config, fleet: deps.fleet, traffic, load: deps.load ?? null })
   registerStatusPage(fastify, { config, fleet: deps.fleet, traffic, load: deps.load ?? null })
   registerDnsHealth(fastify, { directory: deps.directory })

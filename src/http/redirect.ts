@@ -1,15 +1,22 @@
 // The hot path: GET/HEAD under a served prefix -> 302 to the chosen mirror, with RFC 6249
-// Link headers naming the alternatives. Runs on plain node:http, ahead of Fastify.
+// Link headers naming the alternatives. Runs on plain node:http, ahead of Fastify. Two paths
+// under the prefix are answered here instead: MIRRORS.txt, and Metalinks of release images.
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import type { PathClassifier } from '../core/freshness.js'
+import type { PathClass, PathClassifier } from '../core/freshness.js'
+import type { Ip } from '../core/ip.js'
 import { regionPlace } from '../core/regions.js'
-import type { Decision, Redirector, Target } from '../redirector.js'
+import type { PathErrorCode } from '../core/request-path.js'
+import type { Scheme } from '../core/types.js'
+import type { Decision, PinnedRegion, Redirector, Target } from '../redirector.js'
 import type { Metrics } from '../metrics.js'
 import type { TrafficShare } from './traffic.js'
 import type { LoadMeter } from '../live/load.js'
-import type { TrustedProxies } from './client-address.js'
+import type { ClientAddress, TrustedProxies } from './client-address.js'
+import { BAD_REQUEST, type BadRequestCode, type DecisionLog, type DecisionReason } from './decision-log.js'
+import { metalinkRequest, type MetalinkHandler } from './metalink.js'
+import { MIRROR_LIST, type MirrorListHandler } from './mirror-list.js'
 import { sendError } from './reply.js'
 
 export interface RedirectDeps {
@@ -28,6 +35,12 @@ export interface RedirectDeps {
   readonly instanceContinent: string | null
   /** The download name; a first label before it (eu.<name>) is a region hint. */
   readonly downloadName: string
+  /** Where sampled decisions, fallbacks and 400s are logged; null: the decision log is off. */
+  readonly decisions: DecisionLog | null
+  /** <prefix>MIRRORS.txt. */
+  readonly mirrorList: MirrorListHandler
+  /** Metalinks of release images (<file>.meta4, or Accept: application/metalink4+xml). */
+  readonly metalink: MetalinkHandler
 }
 
 const ALLOW = { Allow: 'GET, HEAD' }
@@ -45,10 +58,45 @@ export function hostHint (host: string | undefined, downloadName: string): strin
   return name.slice(0, dot)
 }
 
-export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
-  const { redirector, proxies, metrics, fallback, linkCount, classifier, traffic, load, instanceId, instanceContinent, downloadName } = deps
+/** The request's client: the peer, or the address a trusted proxy forwarded, and the scheme it spoke. */
+export function clientOf (req: IncomingMessage, proxies: TrustedProxies): ClientAddress {
+  const h = req.headers
+  return proxies.resolve(req.socket.remoteAddress, h['x-forwarded-for'] as string | undefined, h['x-forwarded-proto'] as string | undefined, (req.socket as TLSSocket).encrypted === true)
+}
 
-  function noMirror (res: ServerResponse, suffix: string): void {
+/** Logs a request the fast path refused with a 400; null when the decision log is off. */
+export function createBadRequestLog (deps: Pick<RedirectDeps, 'redirector' | 'proxies' | 'decisions'>): ((req: IncomingMessage, code: PathErrorCode) => void) | null {
+  const { redirector, proxies, decisions } = deps
+  if (decisions === null) return null
+  return (req, code) => {
+    const client = clientOf(req, proxies)
+    decisions.record({ client: client.ok ? redirector.client(client.ip, client.scheme) : null, cls: null, rest: null, mirror: null, status: 400, reason: BAD_REQUEST[code] })
+  }
+}
+
+/** What decide() did not say of a decision: why its first target (or none) was chosen. */
+function reasonOf (decision: Decision): DecisionReason {
+  if (decision.targets.length === 0) return 'no-eligible'
+  return decision.reason ?? (decision.lastResort ? 'all-down' : 'group')
+}
+
+export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
+  const { redirector, proxies, metrics, fallback, linkCount, classifier, traffic, load, instanceId, instanceContinent, downloadName, decisions, mirrorList, metalink } = deps
+
+  /** One decision log line for a redirect, a fallback or a 503. */
+  function logDecision (log: DecisionLog, ip: Ip, scheme: Scheme, region: PinnedRegion | null, cls: PathClass, rest: string, decision: Decision): void {
+    const toFallback = decision.targets.length === 0 || (decision.lastResort && fallback !== null)
+    const mirror = !toFallback ? (decision.targets[0] as Target).id : fallback === null ? null : 'fallback'
+    log.record({ client: redirector.client(ip, scheme, region), cls, rest, mirror, status: mirror === null ? 503 : 302, reason: reasonOf(decision) })
+  }
+
+  function badRequest (res: ServerResponse, ip: Ip | null, scheme: Scheme, code: BadRequestCode): void {
+    metrics.request('redirect', 400)
+    sendError(res, code)
+    decisions?.record({ client: ip === null ? null : redirector.client(ip, scheme), cls: null, rest: null, mirror: null, status: 400, reason: BAD_REQUEST[code] })
+  }
+
+  function noMirror (res: ServerResponse, suffix: string, rest: string): void {
     if (fallback === null) {
       metrics.fallback('unavailable')
       metrics.request('redirect', 503)
@@ -56,6 +104,7 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
     }
     metrics.fallback('fallback')
     metrics.request('redirect', 302)
+    metrics.redirectPath(rest)
     res.writeHead(302, { Location: fallback + suffix, 'Content-Length': '0', 'Cache-Control': 'private, no-store', 'X-Mirrorgate-Instance': instanceId })
     res.end()
   }
@@ -71,6 +120,7 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
     }
     metrics.redirect(first.id, decision.continent)
     metrics.request('redirect', 302)
+    metrics.redirectPath(rest)
     traffic.count(first.id)
     if (load !== null && redirector.budgeted) load.record(first.id, rest)
     const headers: Record<string, string> = {
@@ -94,27 +144,34 @@ export function createRedirectHandler (deps: RedirectDeps): RedirectHandler {
     // Node's server has built req.headers before this runs (it checks Host and Expect), with
     // its rules for duplicates: the first Host and If-Modified-Since, X-Forwarded-* joined.
     const h = req.headers
-    const client = proxies.resolve(req.socket.remoteAddress, h['x-forwarded-for'] as string | undefined, h['x-forwarded-proto'] as string | undefined, (req.socket as TLSSocket).encrypted === true)
-    if (!client.ok) {
-      metrics.request('redirect', 400)
-      return sendError(res, client.code)
-    }
+    const client = clientOf(req, proxies)
+    if (!client.ok) return badRequest(res, null, 'http', client.code)
     // If-Modified-Since is never answered with 304: apk sends its local download time, which
     // cannot tell which sync point it holds (README, "No 304 for indexes").
     const cls = classifier.classify(rest)
     const hint = pathHint ?? hostHint(h.host, downloadName)
     const pinned = hint === null ? null : regionPlace(hint)
-    if (hint !== null && pinned === null) {
-      metrics.request('redirect', 400)
-      return sendError(res, 'MG_ERR_BAD_REGION_HINT')
+    if (hint !== null && pinned === null) return badRequest(res, client.ip, client.scheme, 'MG_ERR_BAD_REGION_HINT')
+    const region = pinned === null ? null : { hint: hint as string, place: pinned }
+    if (rest === MIRROR_LIST) return mirrorList(req, res, client.ip, client.scheme, region)
+    const asked = metalinkRequest(rest, h.accept)
+    if (asked !== null) {
+      void metalink(req, res, client.ip, client.scheme, region, asked, () => route(res, client.ip, client.scheme, cls, rest, query, region))
+      return
     }
-    const decision = redirector.route(client.ip, client.scheme, cls, rest, pinned === null ? null : { hint: hint as string, place: pinned })
+    route(res, client.ip, client.scheme, cls, rest, query, region)
+  }
+
+  function route (res: ServerResponse, ip: Ip, scheme: Scheme, cls: PathClass, rest: string, query: string, region: PinnedRegion | null): void {
+    const decision = redirector.route(ip, scheme, cls, rest, region)
     // Hinted requests chose their region themselves; only GeoDNS placements are measured, and
     // only by an instance that knows its own continent.
-    if (pinned === null && instanceContinent !== null && decision.continent !== instanceContinent) metrics.offRegion(decision.continent)
+    if (region === null && instanceContinent !== null && decision.continent !== instanceContinent) metrics.offRegion(decision.continent)
     // rest and query were validated by parseTarget: only RFC 3986 characters remain.
     const suffix = query === '' ? rest : rest + '?' + query
-    if (decision.targets.length === 0 || (decision.lastResort && fallback !== null)) return noMirror(res, suffix)
-    sendRedirect(res, decision, suffix, rest)
+    if (decision.targets.length === 0 || (decision.lastResort && fallback !== null)) noMirror(res, suffix, rest)
+    else sendRedirect(res, decision, suffix, rest)
+    // Logged after the answer is on its way: every no-mirror outcome, and 1 in N of the rest.
+    if (decisions !== null && (decision.lastResort || decision.targets.length === 0 || decisions.sampled())) logDecision(decisions, ip, scheme, region, cls, rest, decision)
   }
 }

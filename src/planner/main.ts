@@ -1,5 +1,5 @@
-// `npm run simulate`: the planner's entry point. Bad input exits 2 with one line saying what is
-// wrong; anything unforeseen exits 1 with its stack.
+// `npm run simulate` and `mirrorgate simulate`: the planner's entry point. Bad input exits 2
+// with one line saying what is wrong; anything unforeseen exits 1 with its stack.
 
 import { MgError } from '../errors.js'
 import { PlanError } from './errors.js'
@@ -29,14 +29,21 @@ async function main (argv: readonly string[]): Promise<number> {
   return 0
 }
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code
-}, (err: unknown) => {
-  if (err instanceof PlanError || err instanceof MgError) {
-    process.stderr.write(`simulate: ${err.message}\n`)
-    process.exitCode = 2
-  } else {
+/** Runs the planner on a command line; resolves to the exit code (0, 1 or 2). */
+export async function simulateCommand (argv: readonly string[]): Promise<number> {
+  try {
+    return await main(argv)
+  } catch (err) {
+    if (err instanceof PlanError || err instanceof MgError) {
+      process.stderr.write(`simulate: ${err.message}\n`)
+      return 2
+    }
     process.stderr.write(`simulate: ${(err as Error).stack ?? String(err)}\n`)
-    process.exitCode = 1
+    return 1
   }
-})
+}
+
+// Run only as the entry point, so the mirrorgate CLI can import simulateCommand().
+if (process.argv[1] !== undefined && import.meta.url === new URL(process.argv[1], 'file://').href) {
+  void simulateCommand(process.argv.slice(2)).then((code) => { process.exitCode = code })
+}

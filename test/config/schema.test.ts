@@ -120,6 +120,7 @@ t.test("the schema's defaults are DEFAULTS", async (t) => {
       endpoints: []
     },
     exports: { dir: null },
+    decisionLog: { enabled: false, sample: 100, file: null },
     source: null
   }, 'the defaults, spelled out, in Config units (ms, absolute paths)')
   t.equal(EMBEDDED_GEOIP.length, 2)
@@ -164,7 +165,7 @@ t.test('the example file documents every key, and its commented examples are val
 
 t.test('an unknown key at each level is rejected, naming its path and the known keys', async (t) => {
   const levels = mappings(CONFIG_DOCUMENT as Node)
-  t.same(levels.map(([path]) => path), ['', 'geoip', 'instance', 'selection', 'probes', 'freshness', 'indexes', 'capacity', 'capacity.meanBytes', 'admin', 'dns', 'dns.endpoints[0]', 'exports'])
+  t.same(levels.map(([path]) => path), ['', 'geoip', 'instance', 'selection', 'probes', 'freshness', 'indexes', 'capacity', 'capacity.meanBytes', 'admin', 'dns', 'dns.endpoints[0]', 'exports', 'decisionLog'])
   for (const [path, schema] of levels) {
     const field = path === '' ? 'colour' : `${path}.colour`
     const doc = path === '' ? { colour: 'blue' } : docWith(path, { colour: 'blue' })
@@ -207,7 +208,9 @@ t.test('bounds, types and formats name their field', async (t) => {
     ['dns.nameservers', Array(14).fill('ns.example.org'), 'allows at most 13 item(s)'],
     ['dns.ttl', 0, '0 is out of range [1, 86400]'],
     ['dns.answers', 9, '9 is out of range [1, 8]'],
-    ['dns.port', 65536, '65536 is out of range [0, 65535]']
+    ['dns.port', 65536, '65536 is out of range [0, 65535]'],
+    ['decisionLog.sample', 0, '0 is out of range [1, 1000000]'],
+    ['decisionLog.sample', 2.5, 'expected an integer, got 2.5']
   ]
   for (const [path, value, what] of cases) rejects(t, docWith(path, value), `${path}: ${what}`, `${path}: ${String(value).slice(0, 40)}`)
   rejects(t, { freshness: { volatile: ['**/ok', 'not ok'] } }, 'freshness.volatile[1]: must be a glob of path characters, * and ?', 'a glob')
@@ -231,7 +234,7 @@ t.test('bounds, types and formats name their field', async (t) => {
 t.test('nullable fields take null, and paths resolve against the base folder', async (t) => {
   const c = configFromDocument({
     fallback: null, instance: { country: null }, admin: { token: null }, dns: { ttl: null }, probes: { master: null, stateFile: 'state/p.json', retrySeconds: 0.0125 },
-    exports: { dir: '../out' }, table: 'm.yaml'
+    exports: { dir: '../out' }, table: 'm.yaml', decisionLog: { file: 'log/decisions.jsonl' }
   }, 'f.yaml', '/srv/mg/etc')
   t.equal(c.fallback, null)
   t.equal(c.instance.country, null)
@@ -241,5 +244,6 @@ t.test('nullable fields take null, and paths resolve against the base folder', a
   t.equal(c.probes.retryMs, 13, 'seconds become whole milliseconds')
   t.equal(c.probes.stateFile, '/srv/mg/etc/state/p.json')
   t.equal(c.exports.dir, '/srv/mg/out')
+  t.equal(c.decisionLog.file, '/srv/mg/etc/log/decisions.jsonl')
   t.equal(c.table, '/srv/mg/etc/m.yaml')
 })

@@ -1,14 +1,15 @@
 // src/geoip/reader.ts against real .mmdb files: small ones built by test/helpers/mmdb-writer.ts
-// for each schema the reader understands, and the embedded DB-IP Lite database.
+// for each schema the reader understands, and the embedded DB-IP Lite database. Reloads of
+// files replaced on disk: good ones swapped in, bad ones rejected with the old set kept.
 
 import t, { type Test } from 'tap'
-import { writeFileSync } from 'node:fs'
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EMBEDDED_GEOIP, type InstanceConfig } from '../../src/config/schema.js'
 import { COUNTRIES } from '../../src/core/countries.js'
 import { parseIp, type Ip } from '../../src/core/ip.js'
 import { GeoIp, openDatabase } from '../../src/geoip/reader.js'
-import { writeMmdb, type MmdbEntry } from '../helpers/mmdb-writer.js'
+import { buildMmdb, writeMmdb, type MmdbEntry } from '../helpers/mmdb-writer.js'
 
 const INSTANCE: InstanceConfig = { id: 'test-1', region: 'eu-central', country: 'DE', latitude: 50.11, longitude: 8.68 }
 const INSTANCE_PLACE = { country: 'DE', continent: 'EU', latitude: 50.11, longitude: 8.68, asn: null, source: 'instance-region' }
@@ -263,4 +264,96 @@ t.test('the embedded DB-IP Lite database', async (t) => {
     t.ok(Math.abs(p.latitude - (COUNTRIES.get(country)?.latitude ?? 0)) < 20, `${address} latitude ${p.latitude}`)
   }
   t.same(geo.locate(ip('192.168.1.1')), INSTANCE_PLACE)
+})
+
+/** Replaces a file the way geoipupdate does: a temporary file renamed into place. */
+function replace (file: string, bytes: Buffer): void {
+  writeFileSync(file + '.tmp', bytes)
+  renameSync(file + '.tmp', file)
+}
+
+const PROBES = [
+  { network: '8.8.8.0/24', data: cityRecord('US', 'NA', 37.42, -122.08) },
+  { network: '1.1.1.0/24', data: cityRecord('AU', 'OC', -33.87, 151.21) }
+]
+
+t.test('reload: a new file is checked, then swapped in whole; the caches forget the old places', async (t) => {
+  const file = join(t.testdir(), 'city.mmdb')
+  const build = (gb: [number, number], epoch: number): Buffer => buildMmdb({
+    databaseType: 'GeoLite2-City', ipVersion: 6, buildEpoch: epoch,
+    entries: [...PROBES, { network: '81.2.69.0/24', data: cityRecord('GB', 'EU', gb[0], gb[1]) }]
+  })
+  writeFileSync(file, build([51.5, -0.09], 1_700_000_000))
+  const geo = new GeoIp([file], INSTANCE, 100)
+  const before = geo.locate(ip('81.2.69.1'))
+  t.equal(before.latitude, 51.5)
+  t.same(await geo.reload(), { outcome: 'unchanged' }, 'nothing new: nothing read, nothing cleared')
+  t.equal(geo.locate(ip('81.2.69.1')), before)
+  t.equal(geo.generation, 0)
+
+  replace(file, build([53.48, -2.24], 1_800_000_000))
+  const result = await geo.reload()
+  t.equal(result.outcome, 'ok')
+  t.same(geo.databases.map((d) => d.builtAt), ['2027-01-15T08:00:00.000Z'], 'the new file is the one in force')
+  t.equal(geo.generation, 1, 'a new generation for the caches that key on places')
+  const after = geo.locate(ip('81.2.69.1'))
+  t.equal(after.latitude, 53.48, 'the cached network is looked up again in the new file')
+  t.not(after, before)
+  t.same(geo.reloads, { ok: 1, rejected: 0 })
+
+  // Rewritten in place (not renamed), with a type of its own: still the same type as in force.
+  writeFileSync(file, buildMmdb({ databaseType: 'GeoLite2-City', ipVersion: 6, buildEpoch: 1_800_000_100, entries: [...PROBES, { network: '81.2.69.0/24', data: cityRecord('GB', 'EU', 1, 2) }] }))
+  t.equal((await geo.reload()).outcome, 'ok')
+  t.equal(geo.locate(ip('81.2.69.1')).latitude, 1)
+})
+
+t.test('reload: a truncated, damaged, foreign or lesser file is rejected and the one in force stays', async (t) => {
+  const dir = t.testdir()
+  const file = join(dir, 'city.mmdb')
+  const good = buildMmdb({ databaseType: 'GeoLite2-City', ipVersion: 6, buildEpoch: 1_700_000_000, entries: [...PROBES, { network: '81.2.69.0/24', data: cityRecord('GB', 'EU', 51.5, -0.09) }] })
+  writeFileSync(file, good)
+  const geo = new GeoIp([file], INSTANCE, 100)
+  const place = geo.locate(ip('81.2.69.1'))
+  const damaged = Buffer.from(good)
+  damaged[Math.floor(good.indexOf(Buffer.alloc(16)) + 4)] = 0xff // a byte of the separator after the tree
+  const cases: Array<[string, Buffer | null, RegExp]> = [
+    ['truncated', good.subarray(0, Math.floor(good.length / 2)), /city\.mmdb: no MaxMind DB metadata \(truncated, or not a \.mmdb file\)/],
+    ['empty', Buffer.alloc(0), /city\.mmdb/],
+    ['damaged tree', damaged, /search tree does not fit the file/],
+    ['not a MaxMind database', Buffer.from('<html>503 Service Unavailable</html>\n'), /city\.mmdb/],
+    ['an ASN database over a City one', buildMmdb({ databaseType: 'GeoLite2-ASN', ipVersion: 6, entries: [{ network: '8.8.8.0/24', data: { autonomous_system_number: 15169 } }] }), /an ASN database where a location one was/],
+    ['a database type mirrorgate does not read', buildMmdb({ databaseType: 'GeoIP2-Anonymous-IP', ipVersion: 6, entries: [{ network: '8.8.8.0/24', data: { is_anonymous: true } }] }), /database type "GeoIP2-Anonymous-IP" is not a City, Country or ASN database/],
+    ['IPv4 only where IPv6 was', buildMmdb({ databaseType: 'GeoLite2-City', ipVersion: 4, entries: PROBES }), /an IPv4-only database where an IPv6 one was/],
+    ['one that no longer places 8.8.8.8', buildMmdb({ databaseType: 'GeoLite2-City', ipVersion: 6, entries: [PROBES[1] as MmdbEntry] }), /no longer places 8\.8\.8\.8, which the file in force places/],
+    ['gone', null, /city\.mmdb: ENOENT/]
+  ]
+  for (const [name, bytes, reason] of cases) {
+    if (bytes === null) rmSync(file)
+    else replace(file, bytes)
+    const result = await geo.reload()
+    t.equal(result.outcome, 'rejected', name)
+    if (result.outcome === 'rejected') t.match(result.reason, reason, `${name}: ${result.reason}`)
+    t.equal(geo.locate(ip('81.2.69.1')), place, `${name}: the old place, from the old file and cache`)
+    t.same(geo.databases.map((d) => d.builtAt), ['2023-11-14T22:13:20.000Z'], `${name}: the old file in force`)
+  }
+  t.same(geo.reloads, { ok: 0, rejected: cases.length })
+  t.equal(geo.generation, 0)
+  replace(file, good)
+  t.equal((await geo.reload()).outcome, 'ok', 'a good file again is taken')
+})
+
+t.test('reload: only changed files are read; concurrent reloads run one at a time', async (t) => {
+  const dir = t.testdir()
+  const city = join(dir, 'city.mmdb')
+  const asn = join(dir, 'asn.mmdb')
+  writeFileSync(city, buildMmdb({ databaseType: 'GeoLite2-City', ipVersion: 6, entries: [{ network: '81.2.69.0/24', data: cityRecord('GB', 'EU', 51.5, -0.09) }] }))
+  const asnDb = (n: number): Buffer => buildMmdb({ databaseType: 'GeoLite2-ASN', ipVersion: 6, entries: [{ network: '81.2.69.0/24', data: { autonomous_system_number: n } }] })
+  writeFileSync(asn, asnDb(20712))
+  const geo = new GeoIp([city, asn], INSTANCE, 100)
+  t.equal(geo.locate(ip('81.2.69.1')).asn, 20712)
+  replace(asn, asnDb(64500))
+  const results = await Promise.all([geo.reload(), geo.reload(), geo.reload()])
+  t.same(results.map((r) => r.outcome), ['ok', 'unchanged', 'unchanged'], 'the first reads the new file, the others find nothing new')
+  t.equal(geo.locate(ip('81.2.69.1')).asn, 64500)
+  t.same(geo.databases.map((d) => d.type), ['GeoLite2-City', 'GeoLite2-ASN'], 'in the configured order')
 })

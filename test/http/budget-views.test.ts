@@ -51,6 +51,7 @@ function table (budgets: Readonly<Record<string, Partial<MirrorSpec>>>): MirrorS
 const ok: ProbeResult = { ok: true, at: NOW - MIN, latencyMs: 10, syncTime: NOW - 5 * MIN, failure: null, message: null }
 
 const control: Control = {
+  persistent: false,
   reload: async () => { throw new Error('not in this test') },
   drain: async () => { throw new Error('not in this test') },
   undrain: async () => { throw new Error('not in this test') },

@@ -48,6 +48,7 @@ function history (dir: string, versions: ReadonlyArray<readonly [number, readonl
 const copy = (h: IndexHistory, version: number): IndexCheck => ({ kind: 'copy', key: (h.versions[version] as { key: string }).key, at: NOW - 2 * MIN, syncTime: SYNC })
 
 const control: Control = {
+  persistent: false,
   reload: async () => { throw new Error('not in this test') },
   drain: async () => { throw new Error('not in this test') },
   undrain: async () => { throw new Error('not in this test') },

@@ -143,3 +143,73 @@ t.test('timed drains end on time by themselves, probes or not', async (t) => {
   await ended
   t.equal(verdict(fleet, 'a'), null, 'serving again without any probe or call')
 })
+
+t.test('table drains: in force on every fleet reading the table, listed apart from local ones, beyond the admin API', async (t) => {
+  let now = NOW
+  const specs = [{ ...spec('a'), drain: { reason: 'rack move' } }, { ...spec('b'), drain: { until: NOW + 60 * MIN } }, spec('c'), { ...spec('d'), drain: { until: NOW - MIN, reason: 'over' } }]
+  const fleet = new Fleet(buildTable(specs), { ...POLICY, enabled: false }, () => now)
+  t.teardown(() => fleet.close())
+  t.same(['a', 'b', 'c', 'd'].map((id) => verdict(fleet, id)), ['draining/excluded', 'draining/excluded', null, null], 'a drain whose end has passed is not in force')
+  t.same(fleet.snapshot.byId.get('a')?.drain, { until: null, reason: 'rack move', source: 'table' })
+  t.same(fleet.snapshot.byId.get('b')?.drain, { until: NOW + 60 * MIN, reason: 'drained in the table', source: 'table' }, 'a default reason')
+  t.same(fleet.tableDrain('a'), { until: null, reason: 'rack move', source: 'table' })
+  t.equal(fleet.tableDrain('c'), null)
+  t.equal(fleet.tableDrain('d'), null)
+
+  // A local drain on top: both are listed; the one lasting longer is the one clients see.
+  fleet.drain('b', NOW + 120 * MIN, 'longer')
+  fleet.drain('c', null, 'local only')
+  t.same(fleet.drainsInForce().map(([id, d]) => [id, d.source, d.until]), [
+    ['a', 'table', null], ['b', 'table', NOW + 60 * MIN], ['b', 'local', NOW + 120 * MIN], ['c', 'local', null]
+  ], 'in table order, the table first')
+  t.equal(fleet.snapshot.byId.get('b')?.drain?.source, 'local', 'the local drain outlasts the table one')
+  t.same(fleet.exportState().drains.map(([id]) => id), ['b', 'c'], 'only local drains travel and are saved')
+  t.same([...fleet.localDrains.keys()], ['b', 'c'])
+
+  // Lifting b's local drain leaves the table's in force.
+  t.equal(fleet.undrain('b'), true)
+  t.equal(verdict(fleet, 'b'), 'draining/excluded')
+  t.equal(fleet.snapshot.byId.get('b')?.drain?.source, 'table')
+
+  // Another fleet (a worker, another instance) reading the same table and state sees the same.
+  const other = new Fleet(buildTable(specs), { ...POLICY, enabled: false }, () => now)
+  t.teardown(() => other.close())
+  other.importState(fleet.exportState())
+  t.same(other.drainsInForce(), fleet.drainsInForce())
+
+  // A table without the drain lifts it; the local one stays.
+  fleet.setTable(buildTable([spec('a'), spec('b'), spec('c')]))
+  t.same(fleet.drainsInForce().map(([id, d]) => [id, d.source]), [['c', 'local']])
+  t.equal(verdict(fleet, 'a'), null)
+  now = NOW + 200 * MIN
+  t.same(fleet.drainsInForce().map(([id]) => id), ['c'], 'open-ended: still there')
+})
+
+t.test('a timed table drain ends on time by itself, probes or not', async (t) => {
+  let now = NOW
+  const fleet = new Fleet(buildTable([{ ...spec('a'), drain: { until: NOW + 150, reason: 'short' } }, spec('b')]), { ...POLICY, enabled: false }, () => now)
+  t.teardown(() => fleet.close())
+  t.equal(verdict(fleet, 'a'), 'draining/excluded')
+  const ended = new Promise<void>((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error('the table drain did not end')), 5000)
+    fleet.subscribe((next) => { if (next.byId.get('a')?.drain === null) { clearTimeout(guard); resolve() } })
+  })
+  now = NOW + 150
+  await ended
+  t.equal(verdict(fleet, 'a'), null, 'serving again without a reload, a probe or a call')
+  t.equal(fleet.tableDrain('a'), null)
+  t.same(fleet.drainsInForce(), [])
+})
+
+t.test('restoring saved drains: local, for mirrors in the table, not ended', async (t) => {
+  const fleet = new Fleet(buildTable(['a', 'b'].map(spec)), { ...POLICY, enabled: false }, () => NOW)
+  t.teardown(() => fleet.close())
+  fleet.restoreDrains([
+    ['a', { until: null, reason: 'kept', source: 'local' }],
+    ['gone', { until: null, reason: 'not in the table', source: 'local' }],
+    ['b', { until: NOW - 1, reason: 'ended', source: 'local' }]
+  ])
+  t.same(fleet.drainsInForce(), [['a', { until: null, reason: 'kept', source: 'local' }]])
+  t.equal(verdict(fleet, 'a'), 'draining/excluded')
+  t.equal(verdict(fleet, 'b'), null)
+})

@@ -1,5 +1,6 @@
 // src/probes/state-file.ts: what is saved is what is restored; a missing, broken, foreign or
-// old file is refused with a reason, never thrown; writes replace the file whole.
+// old file is refused with a reason, never thrown; writes replace the file whole. Local drains
+// are kept with their end and reason, and outlive the age limit that applies to health.
 
 import t from 'tap'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -25,10 +26,53 @@ t.test('round trip', async (t) => {
   t.same(readdirSync(join(file, '..')), ['state.json'], 'no temporary file left behind')
 })
 
-t.test('drains are never saved here', async (t) => {
+const DRAINS: FleetState['drains'] = [
+  ['a', { until: null, reason: 'disk swap', source: 'local' }],
+  ['b', { until: NOW + 3_600_000, reason: 'rack move', source: 'local' }]
+]
+
+t.test('local drains are kept, with their end and reason', async (t) => {
   const file = join(t.testdir(), 'state.json')
-  await writeProbeState(file, { ...STATE, drains: [['a', { until: null, reason: 'x' }]] }, NOW)
-  t.notMatch(readFileSync(file, 'utf8'), /drain/)
+  await writeProbeState(file, { ...STATE, drains: DRAINS }, NOW)
+  t.same(JSON.parse(readFileSync(file, 'utf8')).drains, [['a', { until: null, reason: 'disk swap' }], ['b', { until: NOW + 3_600_000, reason: 'rack move' }]],
+    'saved without their source: only local drains are saved')
+  const read = await readProbeState(file, NOW + 1000)
+  t.ok(read.ok)
+  if (read.ok) t.same(read.state.drains, DRAINS, 'restored as local drains')
+  const later = await readProbeState(file, NOW + 3_600_000)
+  t.same(later.ok ? [] : later.drains, [DRAINS[0]], 'a drain whose end has passed is left out')
+})
+
+t.test('drains outlive the age limit on health; a bad file has none', async (t) => {
+  const file = join(t.testdir(), 'state.json')
+  // Read two hours after saving: health too old to say anything, drains still the operator's word.
+  await writeProbeState(file, { ...STATE, drains: DRAINS }, NOW)
+  const old = await readProbeState(file, NOW + 2 * 3_600_000)
+  t.equal(old.ok, false)
+  if (!old.ok) {
+    t.match(old.reason, /more than 15 min ago/)
+    t.same(old.drains, [DRAINS[0]], 'the open-ended drain is back; the one that ended an hour after saving is not')
+  }
+  await writeProbeState(file, { ...STATE, drains: DRAINS }, NOW + 3_600_000)
+  const ahead = await readProbeState(file, NOW)
+  t.same(ahead.ok ? null : ahead.drains, DRAINS, 'a clock far ahead: health not trusted, drains kept')
+  await writeProbeState(file, { ...STATE, health: [['http a', { ...up, passes: -1 }]], drains: DRAINS }, NOW)
+  const badHealth = await readProbeState(file, NOW)
+  t.same(badHealth.ok ? null : badHealth.drains, DRAINS, 'a bad health record does not cost the drains')
+
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  doc.drains = [['a', { until: null, reason: 'ok' }], ['b', { until: 'tomorrow', reason: 'x' }], ['c', { reason: 'no until' }], [7, { until: null, reason: 'x' }], 'junk']
+  writeFileSync(file, JSON.stringify(doc))
+  const mixed = await readProbeState(file, NOW)
+  t.same(mixed.ok ? null : mixed.drains, [['a', { until: null, reason: 'ok', source: 'local' }]], 'malformed entries are left out one by one')
+
+  for (const text of ['{not json', JSON.stringify({ drains: DRAINS })]) {
+    writeFileSync(file, text)
+    const bad = await readProbeState(file, NOW)
+    t.same(bad.ok ? null : bad.drains, [], 'no drains from a file that is not a state file')
+  }
+  const missing = await readProbeState(join(t.testdir(), 'none.json'), NOW)
+  t.same(missing.ok ? null : missing.drains, [])
 })
 
 t.test('refused with a reason: missing, not JSON, foreign, a bad entry, too old, from the future', async (t) => {
@@ -65,13 +109,13 @@ t.test('the saver: writes after changes, once for a burst, and at once on flush;
   saver.changed()
   saver.changed()
   saver.changed()
-  await saver.flush()
+  t.equal(await saver.flush(), true, 'flush says it wrote')
   t.equal(reads, 1, 'one write for the burst')
   t.ok((await readProbeState(file, Date.now())).ok, 'written with the time of the write, so readable now')
   t.same(JSON.parse(readFileSync(file, 'utf8')).health, STATE.health)
   const errors: unknown[] = []
   const broken = new StateSaver(join(dir, 'missing-folder', 'state.json'), () => STATE, (err) => errors.push(err))
-  await broken.flush()
+  t.equal(await broken.flush(), false, 'flush says it could not write')
   t.equal(errors.length, 1, 'a folder that does not exist is reported')
 })
 

@@ -1,11 +1,14 @@
-// The admin API: reload the table, drain and undrain mirrors, force probes. Every route
-// needs `Authorization: Bearer <admin.token>`; with no token configured the API is off.
+// The admin API: reload the table, drain and undrain mirrors, list drains, force probes. Every
+// route needs `Authorization: Bearer <admin.token>`; with no token configured the API is off.
+// Drains are local (set here, kept in the state file when there is one) or declared in the
+// table (on every instance reading it); the answers say which, and an undrain cannot lift the
+// table's.
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Control } from '../../live/control.js'
 import { MgError } from '../../errors.js'
-import type { Fleet } from '../../live/fleet.js'
+import type { Drain, Fleet } from '../../live/fleet.js'
 
 export interface AdminDeps {
   readonly token: string | null
@@ -16,6 +19,25 @@ export interface AdminDeps {
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+
+/** One drain as the admin API shows it; `source`: 'table' (declared there) or 'local' (set here). */
+export interface DrainView {
+  readonly source: Drain['source']
+  readonly until: string | null
+  readonly reason: string
+}
+
+const view = (d: Drain): DrainView => ({ source: d.source, until: d.until === null ? null : new Date(d.until).toISOString(), reason: d.reason })
+
+/** Said with a local change that a restart will not keep. */
+function persistenceNote (persistent: boolean, persisted: boolean): { note?: string } {
+  if (persisted) return {}
+  return {
+    note: persistent
+      ? 'the state file could not be written (see the log): a restart may lose this change'
+      : 'no probes.stateFile is configured: local drains last until this process restarts'
+  }
+}
 
 export function registerAdmin (fastify: FastifyInstance, deps: AdminDeps): void {
   const expected = deps.token === null ? null : digest(deps.token)
@@ -52,6 +74,20 @@ export function registerAdmin (fastify: FastifyInstance, deps: AdminDeps): void 
       return { status: 'reloaded', version: result.version, mirrors: result.mirrors }
     })
 
+    /** Every drain in force, the table's and the local ones (a mirror may have both). */
+    admin.get('/drains', async () => ({
+      persisted: deps.control.persistent,
+      drains: deps.fleet.drainsInForce().map(([id, d]) => ({ id, ...view(d) }))
+    }))
+
+    const drainsOf = (id: string): DrainView[] => deps.fleet.drainsInForce().filter(([m]) => m === id).map(([, d]) => view(d))
+
+    admin.get('/mirrors/:id/drain', async (request) => {
+      const id = mirrorId(request)
+      const drains = drainsOf(id)
+      return { id, draining: drains.length > 0, drains }
+    })
+
     admin.post('/mirrors/:id/drain', async (request) => {
       const id = mirrorId(request)
       const body = (request.body ?? {}) as Record<string, unknown>
@@ -69,13 +105,23 @@ export function registerAdmin (fastify: FastifyInstance, deps: AdminDeps): void 
         throw new MgError('MG_ERR_BAD_BODY', 'reason must be a string of at most 200 characters')
       }
       const reason = typeof body.reason === 'string' && body.reason !== '' ? body.reason : 'maintenance'
-      await deps.control.drain(id, until, reason)
-      return { id, draining: true, until: until === null ? null : new Date(until).toISOString(), reason }
+      const { persisted } = await deps.control.drain(id, until, reason)
+      return {
+        id,
+        draining: true,
+        source: 'local',
+        until: until === null ? null : new Date(until).toISOString(),
+        reason,
+        persisted,
+        ...persistenceNote(deps.control.persistent, persisted),
+        drains: drainsOf(id)
+      }
     })
 
     admin.delete('/mirrors/:id/drain', async (request) => {
       const id = mirrorId(request)
-      return { id, draining: false, wasDraining: await deps.control.undrain(id) }
+      const { wasDraining, persisted } = await deps.control.undrain(id)
+      return { id, draining: false, wasDraining, persisted, ...persistenceNote(deps.control.persistent, persisted) }
     })
 
     admin.post('/mirrors/:id/probe', async (request) => {

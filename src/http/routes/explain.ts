@@ -1,7 +1,7 @@
 // GET /api/v1/explain?ip=&path=&scheme=&region=: why this client goes to this mirror.
 
 import type { FastifyInstance } from 'fastify'
-import { formatIp, parseIp } from '../../core/ip.js'
+import { formatIp, parseIp, type Ip } from '../../core/ip.js'
 import { parseTarget } from '../../core/request-path.js'
 import type { Client, Scheme } from '../../core/types.js'
 import type { Config } from '../../config/schema.js'
@@ -179,9 +179,86 @@ function param (q: Record<string, unknown>, name: string): string | undefined {
   return v
 }
 
+/** What the answer is built from: the route's deps but the trusted proxies (the caller resolves the client). */
+export type ExplainModel = Omit<ExplainDeps, 'proxies'>
+
+/** One explain request, the client already resolved: its address, its scheme, the path and any region hint. */
+export interface ExplainQuery {
+  readonly ip: Ip
+  readonly scheme: Scheme
+  /** The request path, with its prefix (and optional query). */
+  readonly path: string
+  readonly region?: string | undefined
+}
+
+const round = (n: number): number => Math.round(n * 10) / 10
+
+/**
+ * The explain answer for one query: what GET /api/v1/explain returns and `mirrorgate explain`
+ * prints. Throws MG_ERR_BAD_QUERY or MG_ERR_BAD_REGION_HINT for a bad path or region.
+ */
+export function explainAnswer (deps: ExplainModel, query: ExplainQuery): object {
+  const { config, redirector } = deps
+  const { ip, scheme, path: pathText, region: regionText } = query
+  const target = parseTarget(pathText, config.prefixes)
+  if (!target.ok) throw new MgError('MG_ERR_BAD_QUERY', `path: ${target.code}`)
+  if (target.prefix === null) throw new MgError('MG_ERR_BAD_QUERY', `path must start with one of ${config.prefixes.join(', ')}`)
+  const suffix = target.query === '' ? target.rest : `${target.rest}?${target.query}`
+
+  const hint = regionText ?? target.hint
+  let pinned: PinnedRegion | null = null
+  if (hint !== null) {
+    const place = regionPlace(hint)
+    if (place === null) throw new MgError('MG_ERR_BAD_REGION_HINT')
+    pinned = { hint, place }
+  }
+  const cls = deps.classifier.classify(target.rest)
+  const { client, selection, appliedClass, file, budget } = redirector.explain(ip, scheme, cls, pinned, target.rest)
+  const fileView = file === null ? null : fileSection(deps.fleet, file.facts, target.rest)
+  // Under budgets the redirect follows route()'s placement, not the selection's first.
+  const choice = withBudget(file !== null && fileView !== null
+    ? fileChoice(file.route, fileView, selection, budget, config.fallback, suffix)
+    : budget !== null
+      ? placedChoice(redirector.route(ip, scheme, cls, target.rest, pinned, false), selection, budget, config.fallback, suffix)
+      : plainChoice(selection, client, config.fallback, suffix), budget, cls)
+  return {
+    instance: config.instance,
+    client: { ip: formatIp(ip), network: client.network, family: client.family, scheme, place: client.place },
+    path: pathText,
+    pathClass: cls,
+    freshnessApplied: appliedClass,
+    // fresh, uncertain (none of those ranked is known to hold the file), behind (no mirror within
+    // the bound: the freshest serve), unprobed, drained (only drained holders), or down (a last resort).
+    standing: selection.standing,
+    choice,
+    // Only when the path's folder has a followed index: what is known of this very file.
+    ...(fileView === null ? {} : { file: fileView }),
+    // Only when some mirror has a budget: where budgets place this client's network, and why.
+    ...(budget === null ? {} : { budget: budgetView(budget) }),
+    ranked: selection.ranked.map((r, i) => ({
+      rank: i + 1,
+      id: r.site.id,
+      name: r.site.name,
+      tier: r.site.tier,
+      country: r.site.country,
+      distanceKm: round(r.distanceKm),
+      weight: r.site.weight,
+      inGroup: r.inGroup,
+      sameCountry: r.sameCountry,
+      sameAsn: r.sameAsn,
+      url: baseOf(r, client) + suffix,
+      reason: r.inGroup
+        ? `in the chosen group; weighted rendezvous score ${r.score.toFixed(4)} for ${client.network}`
+        : `alternative: ${r.sameCountry ? 'same country, ' : ''}${Math.round(r.distanceKm)} km away`
+    })),
+    excluded: selection.excluded.map((e) => ({ id: e.site.id, name: e.site.name, code: e.code, reason: e.reason })),
+    databases: deps.geoip.databases.map((d) => ({ type: d.type, ipVersion: d.ipVersion, builtAt: d.builtAt })),
+    attribution: ATTRIBUTION
+  }
+}
+
 export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): void {
-  const { config, redirector, proxies } = deps
-  const round = (n: number): number => Math.round(n * 10) / 10
+  const { config, proxies } = deps
 
   fastify.get('/api/v1/explain', async (request, reply) => {
     const q = request.query as Record<string, unknown>
@@ -207,61 +284,8 @@ export function registerExplain (fastify: FastifyInstance, deps: ExplainDeps): v
       if (schemeText !== 'http' && schemeText !== 'https') throw new MgError('MG_ERR_BAD_QUERY', 'scheme must be http or https')
       scheme = schemeText
     }
-    const target = parseTarget(pathText, config.prefixes)
-    if (!target.ok) throw new MgError('MG_ERR_BAD_QUERY', `path: ${target.code}`)
-    if (target.prefix === null) throw new MgError('MG_ERR_BAD_QUERY', `path must start with one of ${config.prefixes.join(', ')}`)
-    const suffix = target.query === '' ? target.rest : `${target.rest}?${target.query}`
-
-    const hint = regionText ?? target.hint
-    let pinned: PinnedRegion | null = null
-    if (hint !== null) {
-      const place = regionPlace(hint)
-      if (place === null) throw new MgError('MG_ERR_BAD_REGION_HINT')
-      pinned = { hint, place }
-    }
-    const cls = deps.classifier.classify(target.rest)
-    const { client, selection, appliedClass, file, budget } = redirector.explain(ip, scheme, cls, pinned, target.rest)
-    const fileView = file === null ? null : fileSection(deps.fleet, file.facts, target.rest)
-    // Under budgets the redirect follows route()'s placement, not the selection's first.
-    const choice = withBudget(file !== null && fileView !== null
-      ? fileChoice(file.route, fileView, selection, budget, config.fallback, suffix)
-      : budget !== null
-        ? placedChoice(redirector.route(ip, scheme, cls, target.rest, pinned, false), selection, budget, config.fallback, suffix)
-        : plainChoice(selection, client, config.fallback, suffix), budget, cls)
+    const answer = explainAnswer(deps, { ip, scheme, path: pathText, region: regionText })
     reply.header('Cache-Control', 'no-store')
-    return {
-      instance: config.instance,
-      client: { ip: formatIp(ip), network: client.network, family: client.family, scheme, place: client.place },
-      path: pathText,
-      pathClass: cls,
-      freshnessApplied: appliedClass,
-      // fresh, uncertain (none of those ranked is known to hold the file), behind (no mirror within
-      // the bound: the freshest serve), unprobed, drained (only drained holders), or down (a last resort).
-      standing: selection.standing,
-      choice,
-      // Only when the path's folder has a followed index: what is known of this very file.
-      ...(fileView === null ? {} : { file: fileView }),
-      // Only when some mirror has a budget: where budgets place this client's network, and why.
-      ...(budget === null ? {} : { budget: budgetView(budget) }),
-      ranked: selection.ranked.map((r, i) => ({
-        rank: i + 1,
-        id: r.site.id,
-        name: r.site.name,
-        tier: r.site.tier,
-        country: r.site.country,
-        distanceKm: round(r.distanceKm),
-        weight: r.site.weight,
-        inGroup: r.inGroup,
-        sameCountry: r.sameCountry,
-        sameAsn: r.sameAsn,
-        url: baseOf(r, client) + suffix,
-        reason: r.inGroup
-          ? `in the chosen group; weighted rendezvous score ${r.score.toFixed(4)} for ${client.network}`
-          : `alternative: ${r.sameCountry ? 'same country, ' : ''}${Math.round(r.distanceKm)} km away`
-      })),
-      excluded: selection.excluded.map((e) => ({ id: e.site.id, name: e.site.name, code: e.code, reason: e.reason })),
-      databases: deps.geoip.databases.map((d) => ({ type: d.type, ipVersion: d.ipVersion, builtAt: d.builtAt })),
-      attribution: ATTRIBUTION
-    }
+    return answer
   })
 }
