@@ -11,7 +11,7 @@ import { addVersion } from '../../src/core/file-set.js'
 import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import { EndpointDirectory } from '../../src/dns/endpoints.js'
 import { buildApp } from '../../src/http/app.js'
-import type { Control } from '../../src/live/control.js'
+import { inertControl } from '../helpers/control.js'
 import { Fleet } from '../../src/live/fleet.js'
 import { LoadMeter } from '../../src/live/load.js'
 import { Metrics } from '../../src/metrics.js'
@@ -50,13 +50,7 @@ function table (budgets: Readonly<Record<string, Partial<MirrorSpec>>>): MirrorS
 
 const ok: ProbeResult = { ok: true, at: NOW - MIN, latencyMs: 10, syncTime: NOW - 5 * MIN, failure: null, message: null }
 
-const control: Control = {
-  persistent: false,
-  reload: async () => { throw new Error('not in this test') },
-  drain: async () => { throw new Error('not in this test') },
-  undrain: async () => { throw new Error('not in this test') },
-  probeNow: async () => { throw new Error('not in this test') }
-}
+const control = inertControl
 
 interface Started { port: number, load: LoadMeter, clock: { now: number }, fleet: Fleet }
 

@@ -12,7 +12,7 @@ import { buildTable, type MirrorSpec } from '../../src/core/table.js'
 import { EndpointDirectory } from '../../src/dns/endpoints.js'
 import type { App } from '../../src/http/app.js'
 import { Fleet } from '../../src/live/fleet.js'
-import type { Control } from '../../src/live/control.js'
+import { inertControl } from '../helpers/control.js'
 import { Metrics } from '../../src/metrics.js'
 import { createHttp, openGeoIp } from '../../src/service.js'
 import { get } from '../helpers/service.js'
@@ -47,13 +47,7 @@ function history (dir: string, versions: ReadonlyArray<readonly [number, readonl
 
 const copy = (h: IndexHistory, version: number): IndexCheck => ({ kind: 'copy', key: (h.versions[version] as { key: string }).key, at: NOW - 2 * MIN, syncTime: SYNC })
 
-const control: Control = {
-  persistent: false,
-  reload: async () => { throw new Error('not in this test') },
-  drain: async () => { throw new Error('not in this test') },
-  undrain: async () => { throw new Error('not in this test') },
-  probeNow: async () => { throw new Error('not in this test') }
-}
+const control = inertControl
 
 /**
  * Five enabled mirrors at one place, and one disabled. Per folder: `a` has every current copy;
