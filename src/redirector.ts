@@ -219,8 +219,11 @@ export class Redirector {
 
   /** The ranked targets for this client: the first is the redirect, the rest the Link alternatives. */
   decide (ip: Ip, scheme: Scheme, cls: PathClass = 'volatile', pinned: PinnedRegion | null = null): Decision {
+    return this.#decideFor(ip, networkId(ip), scheme, cls, pinned)
+  }
+
+  #decideFor (ip: Ip, id: number, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null): Decision {
     this.#current()
-    const id = networkId(ip)
     const volatile = this.#decide(ip, id, scheme, 'volatile', pinned)
     if (cls === 'volatile' || volatile.targets.length > 0) return volatile
     return this.#decide(ip, id, scheme, 'versioned', pinned)
@@ -280,6 +283,9 @@ export class Redirector {
     return t
   }
 
+  /** A mirror's load over its budget, by id; one function for every placement, not one per request. */
+  readonly #ratio = (id: string): number => (this.#load as LoadMeter).ratio(this.#snapshot.table.byId.get(id) as Mirror)
+
   /** Whether the table in force has budgets (then each redirect's load is counted). */
   get budgeted (): boolean {
     return this.#live.snapshot.table.budgeted
@@ -295,10 +301,8 @@ export class Redirector {
    * index request (volatile) moves a network: its packages follow the index it was given.
    */
   #placement (decision: Decision, network: number, cls: PathClass, commit: boolean): Placement {
-    const load = this.#load as LoadMeter
-    const table = this.#snapshot.table
     const assigned = this.#assigned.get(network) || null
-    const placement = place(decision.targets, assigned, networkHash(network), (id) => load.ratio(table.byId.get(id) as Mirror), cls === 'versioned')
+    const placement = place(decision.targets, assigned, networkHash(network), this.#ratio, cls === 'versioned')
     if (commit && placement.changed) this.#assigned.set(network, placement.index < 0 ? '' : (decision.targets[placement.index] as Target).id)
     return placement
   }
@@ -320,10 +324,11 @@ export class Redirector {
    * mirror is known to hold. Without anything known about the path, decide()'s own answer.
    */
   route (ip: Ip, scheme: Scheme, cls: PathClass, rest: string, pinned: PinnedRegion | null = null, commit = true): Decision {
-    let decision = this.decide(ip, scheme, cls, pinned)
+    const network = networkId(ip)
+    let decision = this.#decideFor(ip, network, scheme, cls, pinned)
     let everyFull = false
     if (this.#load !== null && this.#snapshot.table.budgeted && !decision.lastResort && decision.targets.length > 0) {
-      decision = this.#underBudget(decision, networkId(ip), cls, commit)
+      decision = this.#underBudget(decision, network, cls, commit)
       everyFull = decision.lastResort
     }
     const coverage = this.#live.coverage

@@ -83,9 +83,12 @@ export interface Placement {
  * its load, while it is a candidate.
  */
 export function place (candidates: readonly Candidate[], assigned: string | null, networkHash: number, ratio: (id: string) => number, hold = false): Placement {
-  const at = assigned === null ? -1 : candidates.findIndex((c) => c.id === assigned)
+  let at = -1
+  if (assigned !== null) for (let i = 0; i < candidates.length && at < 0; i++) if ((candidates[i] as Candidate).id === assigned) at = i
+  // The common case, once a network is placed: its own mirror is its first choice and stays.
+  if (at === 0 && (hold || ratio(assigned as string) <= spread(LEAVE_ABOVE, thresholdDraw(networkHash, (candidates[0] as Candidate).seed)))) return KEPT_FIRST
   if (at >= 0 && hold) return { index: at, passedOver: full(candidates, at, ratio), changed: false }
-  if (at >= 0) {
+  if (at > 0) {
     const own = candidates[at] as Candidate
     if (ratio(own.id) <= spread(LEAVE_ABOVE, thresholdDraw(networkHash, own.seed))) {
       for (let i = 0; i < at; i++) {
@@ -101,8 +104,12 @@ export function place (candidates: readonly Candidate[], assigned: string | null
   return { index: -1, passedOver: candidates.map((c) => c.id), changed: assigned !== null }
 }
 
+const NONE: readonly string[] = Object.freeze([])
+const KEPT_FIRST: Placement = Object.freeze({ index: 0, passedOver: NONE, changed: false })
+
 /** The candidates before `index` that are at or over their budget. */
-function full (candidates: readonly Candidate[], index: number, ratio: (id: string) => number): string[] {
+function full (candidates: readonly Candidate[], index: number, ratio: (id: string) => number): readonly string[] {
+  if (index <= 0) return NONE
   const out: string[] = []
   for (let i = 0; i < index; i++) {
     const id = (candidates[i] as Candidate).id

@@ -26,22 +26,28 @@ export interface LoadOptions {
   readonly now?: () => number
 }
 
-class DecayingRate {
-  #value = 0
-  #at = 0
+/**
+ * Redirects and bytes a second to one mirror, as exponentially decaying rates kept together:
+ * both decay by the same factor, so one exp serves both.
+ */
+class Meter {
+  requests = 0
+  bytes = 0
+  at = 0
 
-  /** Adds `amount` at `now`; the rate is per second. */
-  add (amount: number, now: number, tauMs: number): void {
-    this.#value = this.#value * Math.exp((this.#at - now) / tauMs) + amount * 1000 / tauMs
-    this.#at = now
+  /** One redirect of `bytes` at `now`; rates are per second. */
+  add (bytes: number, now: number, tauMs: number): void {
+    const keep = now <= this.at ? 1 : Math.exp((this.at - now) / tauMs)
+    this.requests = this.requests * keep + 1000 / tauMs
+    this.bytes = this.bytes * keep + bytes * 1000 / tauMs
+    if (now > this.at) this.at = now
   }
 
-  at (now: number, tauMs: number): number {
-    return now <= this.#at ? this.#value : this.#value * Math.exp((this.#at - now) / tauMs)
+  /** How much of the last recorded rates remains at `now`. */
+  decay (now: number, tauMs: number): number {
+    return now <= this.at ? 1 : Math.exp((this.at - now) / tauMs)
   }
 }
-
-interface Meter { readonly requests: DecayingRate, readonly bytes: DecayingRate }
 
 /** The kind of file a path names, for the mean size when the index does not say. */
 export function pathKind (rest: string): keyof MeanBytes {
@@ -65,31 +71,33 @@ export class LoadMeter {
 
   /** The bytes a request for this path is estimated to cost its mirror. */
   bytesFor (rest: string): number {
-    return fileSize(this.#options.coverage(), pathFacts(rest)) ?? this.#options.meanBytes[pathKind(rest)]
+    const coverage = this.#options.coverage()
+    // Sizes come from followed indexes only: with none, skip hashing the path.
+    const size = coverage.indexes.size === 0 ? null : fileSize(coverage, pathFacts(rest))
+    return size ?? this.#options.meanBytes[pathKind(rest)]
   }
 
   /** One redirect to mirror `id` for the file `rest`. */
   record (id: string, rest: string): void {
     let m = this.#meters.get(id)
-    if (m === undefined) this.#meters.set(id, m = { requests: new DecayingRate(), bytes: new DecayingRate() })
-    const now = this.#now()
-    const tau = this.#options.windowMs
-    m.requests.add(1, now, tau)
-    m.bytes.add(this.bytesFor(rest), now, tau)
+    if (m === undefined) this.#meters.set(id, m = new Meter())
+    m.add(this.bytesFor(rest), this.#now(), this.#options.windowMs)
   }
 
   /** Redirects and bytes a second to one mirror, now. */
   rates (id: string): { requestsPerSecond: number, bytesPerSecond: number } {
     const m = this.#meters.get(id)
     if (m === undefined) return { requestsPerSecond: 0, bytesPerSecond: 0 }
-    const now = this.#now()
-    return { requestsPerSecond: m.requests.at(now, this.#options.windowMs), bytesPerSecond: m.bytes.at(now, this.#options.windowMs) }
+    const keep = m.decay(this.#now(), this.#options.windowMs)
+    return { requestsPerSecond: m.requests * keep, bytesPerSecond: m.bytes * keep }
   }
 
   /** A mirror's load over this process's share of its budget; 0 without a budget. */
   ratio (mirror: Mirror): number {
     if (mirror.budget === null) return 0
-    const r = this.rates(mirror.id)
-    return loadRatio(mirror.budget, r.requestsPerSecond, r.bytesPerSecond, this.#options.share)
+    const m = this.#meters.get(mirror.id)
+    if (m === undefined) return 0
+    const keep = m.decay(this.#now(), this.#options.windowMs)
+    return loadRatio(mirror.budget, m.requests * keep, m.bytes * keep, this.#options.share)
   }
 }
