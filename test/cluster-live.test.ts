@@ -4,14 +4,13 @@
 // state file), and each worker keeps its own GeoIP reader current (a replaced file is picked up
 // by every worker's watch; SIGHUP to the primary reaches every worker).
 
-import t, { type Test } from 'tap'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import t from 'tap'
 import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { startCluster, until } from './helpers/cluster.js'
 import { buildMmdb } from './helpers/mmdb-writer.js'
 import { get } from './helpers/service.js'
 
-const entry = join(import.meta.dirname, '..', 'dist', 'main.js')
 const TOKEN = 'cluster-admin-token-0123'
 const AUTH = { Authorization: `Bearer ${TOKEN}` }
 const INDEX = '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'
@@ -24,36 +23,6 @@ const mirror = (id: string, country: string, latitude: number, longitude: number
 function geoDb (buildEpoch: number, country: 'DE' | 'AU'): Buffer {
   const place = country === 'DE' ? { continent: { code: 'EU' }, country: { iso_code: 'DE' }, location: { latitude: 52.52, longitude: 13.4 } } : { continent: { code: 'OC' }, country: { iso_code: 'AU' }, location: { latitude: -33.87, longitude: 151.21 } }
   return buildMmdb({ databaseType: 'GeoLite2-City', ipVersion: 4, buildEpoch, entries: [{ network: '85.214.0.0/16', data: place }] })
-}
-
-interface Cluster { readonly child: ChildProcessWithoutNullStreams, readonly port: number, readonly log: () => string, readonly exited: Promise<number | null> }
-
-async function startCluster (t: Test, config: string): Promise<Cluster> {
-  const child = spawn(process.execPath, [entry, '--config', config], { env: { ...process.env, LOG_LEVEL: 'debug' } })
-  // A safety net so the child never outlives a hung test.
-  const killer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  child.stderr.on('data', (c: Buffer) => { out += c.toString() })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { clearTimeout(killer); resolve(code) }))
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /listening on 127\.0\.0\.1:(\d+) with 2 workers/.exec(out)
-      if (m !== null) resolve(Number(m[1]))
-    })
-    child.on('exit', () => reject(new Error(`exited early: ${out}`)))
-  })
-  return { child, port, log: () => out, exited }
-}
-
-/** Polls every 50 ms; false after 10 s. */
-async function until (cond: () => Promise<boolean> | boolean): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    if (await cond()) return true
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return false
 }
 
 /** The mirrors 60 clients in 85.214.0.0/16 are sent to, each on a new connection (so over both workers). */
@@ -76,7 +45,7 @@ t.test('drains owned by the primary, GeoIP reloaded in every worker', async (t) 
     probes: { enabled: false, stateFile: 'state.json' }, geoip: { databases: [db] }
   }))
 
-  const first = await startCluster(t, config)
+  const first = await startCluster(t, config, { logLevel: 'debug' })
   const { port } = first
   const url = `http://127.0.0.1:${port}/api/v1/admin`
   t.same(await seen(port), ['a', 'b'], 'the table drain is in force in every worker')
@@ -114,7 +83,7 @@ t.test('drains owned by the primary, GeoIP reloaded in every worker', async (t) 
 
   // The whole cluster restarted: the primary restores the local drain, the table still drains c.
   writeFileSync(db, geoDb(1_700_000_000, 'DE'))
-  const second = await startCluster(t, config)
+  const second = await startCluster(t, config, { logLevel: 'debug' })
   const url2 = `http://127.0.0.1:${second.port}/api/v1/admin`
   t.same((await (await fetch(`${url2}/drains`, { headers: AUTH })).json() as { drains: Array<{ id: string, source: string }> }).drains.map((d) => [d.id, d.source]),
     [['a', 'local'], ['c', 'table']])

@@ -3,14 +3,14 @@
 // metrics, and a rolling restart (SIGUSR2) under load without a refused request.
 
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { startCluster, until } from './helpers/cluster.js'
 import { startFakeMirror } from './helpers/fake-mirror.js'
+import { startLoad } from './helpers/load-loop.js'
 import { putAt, syncPoints } from './helpers/repository.js'
 import { get } from './helpers/service.js'
 
-const entry = join(import.meta.dirname, '..', 'dist', 'main.js')
 const TOKEN = 'cluster-admin-token-0123'
 const INDEX = '/alpine/v3.22/main/x86_64/APKINDEX.tar.gz'
 /** An edge repository the master and mirror a carry, and mirror b does not. */
@@ -33,26 +33,10 @@ t.test('two workers behind one primary', async (t) => {
     indexes: { cycleSeconds: 1, minGapSeconds: 0 }
   }))
 
-  const child = spawn(process.execPath, [entry, '--config', join(dir, 'c.yaml')], { env: { ...process.env, LOG_LEVEL: 'info' } })
-  // A safety net so the child never outlives a hung test; a slow CI run still finishes first.
-  const killer = setTimeout(() => child.kill('SIGKILL'), 170_000)
-  let out = ''
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { clearTimeout(killer); resolve(code) }))
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /listening on 127\.0\.0\.1:(\d+) with 2 workers/.exec(out)
-      if (m !== null) resolve(Number(m[1]))
-    })
-    child.on('exit', () => reject(new Error(`exited early: ${out}`)))
-  })
-  t.teardown(() => { child.kill('SIGKILL') })
+  const cluster = await startCluster(t, join(dir, 'c.yaml'), { killAfterMs: 170_000 })
+  const { child, port } = cluster
 
   // Both mirrors serve; wait until the primary's probes have reached the workers.
-  const until = async (cond: () => Promise<boolean>): Promise<boolean> => {
-    for (let i = 0; i < 100; i++) { if (await cond()) return true; await new Promise((r) => setTimeout(r, 50)) }
-    return false
-  }
   const seen = async (n: number, path = INDEX): Promise<Set<string>> => {
     const ids = new Set<string>()
     for (let i = 0; i < n; i++) ids.add(String((await get(port, path, { 'X-Forwarded-For': `85.${i}.1.1` })).headers['x-mirrorgate-mirror']))
@@ -92,24 +76,18 @@ t.test('two workers behind one primary', async (t) => {
   t.match(metrics, /mirrorgate_mirror_up\{mirror="a",scheme="http"\} 1\n/)
 
   // Rolling restart under load: apk-style new connections, none refused or failed.
-  let running = true
-  const statuses: number[] = []
-  const load = (async () => {
-    let i = 0
-    while (running) statuses.push((await get(port, INDEX, { 'X-Forwarded-For': `85.${i++ % 200}.2.2` }).catch(() => ({ status: -1 }))).status)
-  })()
-  const restarted = new Promise<void>((resolve) => child.stdout.on('data', () => { if (/workers restarted/.test(out)) resolve() }))
+  const load = startLoad(t, port, { path: INDEX, clients: 1, connections: 'new', from: (i) => `85.${i % 200}.2.2` })
+  const restarted = new Promise<void>((resolve) => child.stdout.on('data', () => { if (/workers restarted/.test(cluster.log())) resolve() }))
   child.kill('SIGUSR2')
   await restarted
   // Keep the load on until the restarted workers have answered a few dozen requests.
-  const atRestart = statuses.length
-  t.ok(await until(async () => statuses.length >= atRestart + 40), 'requests answered after the restart')
-  running = false
-  await load
-  t.ok(statuses.length > 50, `load ran through the restart (${statuses.length} requests)`)
-  t.same([...new Set(statuses)], [302], 'every request answered 302')
+  const atRestart = load.total()
+  t.ok(await until(() => load.total() >= atRestart + 40), 'requests answered after the restart')
+  await load.stop()
+  t.ok(load.total() > 50, `load ran through the restart (${load.total()} requests)`)
+  t.same([...load.statuses.keys()], [302], 'every request answered 302')
   t.same([...await seen(40, EDGE_PACKAGE)], ['a'], 'restarted workers start with what is known of the files')
 
   child.kill('SIGTERM')
-  t.equal(await exited, 0, 'clean exit on SIGTERM')
+  t.equal(await cluster.exited, 0, 'clean exit on SIGTERM')
 })

@@ -23,12 +23,16 @@ export class UsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
-/** node:util parseArgs with --help/-h added; its complaints become UsageErrors. */
-export function parseFlags<O extends Options> (argv: readonly string[], options: O, allowPositionals: boolean) {
+/**
+ * node:util parseArgs with --help/-h added; its complaints become UsageErrors, or the error a
+ * command reports bad input with (`asError`).
+ */
+export function parseFlags<O extends Options> (argv: readonly string[], options: O, allowPositionals: boolean,
+  asError: (message: string) => Error = (message) => new UsageError(message)) {
   try {
     return parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals })
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw asError((err as Error).message)
   }
 }
 

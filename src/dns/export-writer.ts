@@ -2,15 +2,13 @@
 //   <dir>/geodns/<name>.json      the geodns zone (renderGeodnsZone)
 //   <dir>/gdnsd/mirrorgate.state  the gdnsd plugin_extfile health file (renderGdnsdExtfile)
 //   <dir>/gdnsd/mirrorgate.conf   gdnsd config for that file (renderGdnsdConfigSnippet)
-// Each file is replaced atomically (temp file in the same folder, fsync, rename, fsync of the
-// folder), so geodns and gdnsd, which watch these paths, never read half a file; and only
-// when its bytes change, so an unchanged state leaves mtimes (and the zone serial) alone.
-// Temp files are dot-files ending in .tmp: geodns loads only *.json, and a crash mid-write
-// leaves nothing a server would pick up. Failures go to onError; nothing is thrown.
+// Each file is replaced atomically (src/atomic-write.ts), so geodns and gdnsd, which watch
+// these paths, never read half a file; and only when its bytes change, so an unchanged state
+// leaves mtimes (and the zone serial) alone. Failures go to onError; nothing is thrown.
 
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { writeAtomically } from '../atomic-write.js'
 import type { EndpointDirectory } from './endpoints.js'
 import { renderGdnsdConfigSnippet, renderGdnsdExtfile, renderGeodnsZone } from './exports.js'
 
@@ -183,27 +181,8 @@ function serialOf (text: string): number | null {
   }
 }
 
-/** Replaces `file` with `content` so readers see the old bytes or the new, never a mix. */
+/** Replaces `file` with `content` (see writeAtomically), creating its folder first: the export folder may be new. */
 export async function writeAtomic (file: string, content: string): Promise<void> {
-  const dir = dirname(file)
-  await mkdir(dir, { recursive: true })
-  const tmp = join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
-  let handle: Awaited<ReturnType<typeof open>> | null = null
-  try {
-    handle = await open(tmp, 'wx', 0o644)
-    await handle.writeFile(content, 'utf8')
-    await handle.sync()
-    await handle.close()
-    handle = null
-    await rename(tmp, file)
-  } catch (err) {
-    await handle?.close().catch(() => {})
-    await rm(tmp, { force: true }).catch(() => {})
-    throw err
-  }
-  // Make the rename itself durable. Not every platform can fsync a folder; the data is safe anyway.
-  try {
-    const d = await open(dir, 'r')
-    try { await d.sync() } finally { await d.close() }
-  } catch {}
+  await mkdir(dirname(file), { recursive: true })
+  await writeAtomically(file, content)
 }

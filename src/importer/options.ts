@@ -1,7 +1,8 @@
-// The import-alpine command line: node:util parseArgs, every value checked, one clear error each.
+// The import-alpine command line: the flags read as every mirrorgate command reads them
+// (parseFlags), every value checked, one clear error each.
 
 import { basename, dirname, join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseFlags } from '../cli/io.js'
 import { ImportError } from './errors.js'
 
 export const USAGE = `usage: mirrorgate import-alpine MIRRORS_YAML [--out TABLE] [--overrides FILE] [--config FILE] [--dry-run]
@@ -44,27 +45,15 @@ export function defaultOverrides (out: string): string {
 }
 
 export function parseOptions (argv: readonly string[]): ImportOptions {
-  let parsed: { values: Record<string, string | boolean | undefined>, positionals: string[] }
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        out: { type: 'string' },
-        overrides: { type: 'string' },
-        config: { type: 'string' },
-        timeout: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' }
-      },
-      strict: true,
-      allowPositionals: true
-    })
-  } catch (err) {
-    throw new ImportError(`${(err as Error).message} (--help for usage)`)
-  }
-  const { values, positionals } = parsed
+  const { values, positionals } = parseFlags(argv, {
+    out: { type: 'string' },
+    overrides: { type: 'string' },
+    config: { type: 'string' },
+    timeout: { type: 'string' },
+    'dry-run': { type: 'boolean' }
+  }, true, (message) => new ImportError(`${message} (--help for usage)`))
   const help = values.help === true
-  const str = (k: string): string | null => {
+  const str = (k: keyof typeof values): string | null => {
     const v = values[k]
     if (v === '') throw new ImportError(`--${k}: must not be empty`)
     return typeof v === 'string' ? v : null

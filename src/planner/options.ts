@@ -1,8 +1,9 @@
-// The planner's command line: node:util parseArgs, every value checked, one clear error each.
+// The planner's command line: the flags read as every mirrorgate command reads them
+// (parseFlags), every value checked, one clear error each.
 
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseFlags } from '../cli/io.js'
 import { PlanError } from './errors.js'
 import { MAX_NETWORKS } from './population.js'
 
@@ -68,34 +69,23 @@ function number (flag: string, text: string | undefined, fallback: number, min: 
 const shown = (file: string): string => relative(process.cwd(), file) || file
 
 export function parseOptions (argv: readonly string[]): PlanOptions {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        table: { type: 'string' },
-        overlay: { type: 'string' },
-        demand: { type: 'string' },
-        volume: { type: 'string' },
-        networks: { type: 'string' },
-        requests: { type: 'string' },
-        seed: { type: 'string' },
-        share: { type: 'string' },
-        'https-share': { type: 'string' },
-        config: { type: 'string' },
-        title: { type: 'string' },
-        out: { type: 'string' },
-        name: { type: 'string' },
-        'make-demand': { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      },
-      strict: true,
-      allowPositionals: false
-    }).values
-  } catch (err) {
-    throw new PlanError(`${(err as Error).message} (--help for usage)`)
-  }
-  const str = (k: string): string | undefined => {
+  const { values } = parseFlags(argv, {
+    table: { type: 'string' },
+    overlay: { type: 'string' },
+    demand: { type: 'string' },
+    volume: { type: 'string' },
+    networks: { type: 'string' },
+    requests: { type: 'string' },
+    seed: { type: 'string' },
+    share: { type: 'string' },
+    'https-share': { type: 'string' },
+    config: { type: 'string' },
+    title: { type: 'string' },
+    out: { type: 'string' },
+    name: { type: 'string' },
+    'make-demand': { type: 'string' }
+  }, false, (message) => new PlanError(`${message} (--help for usage)`))
+  const str = (k: keyof typeof values): string | undefined => {
     const v = values[k]
     if (v === '') throw new PlanError(`--${k}: must not be empty`)
     return typeof v === 'string' ? v : undefined

@@ -7,7 +7,8 @@
 // lasts until its end, so drains are restored whatever the file's age. Drains declared in the
 // table come with the table, not from here.
 
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeAtomically } from '../atomic-write.js'
 import type { IndexCheck } from '../core/coverage.js'
 import type { Health, HealthState, ProbeFailure } from '../core/health.js'
 import type { FleetState } from '../live/fleet.js'
@@ -114,9 +115,7 @@ function isCheck (v: unknown): v is IndexCheck {
 export async function writeProbeState (file: string, state: FleetState, now: number): Promise<void> {
   const drains = state.drains.map(([id, d]) => [id, { until: d.until, reason: d.reason }] as const)
   const saved: SavedState = { format: FORMAT, savedAt: now, known: state.known, master: state.master, health: state.health, endpoints: state.endpoints, checks: state.checks, drains }
-  const temporary = `${file}.${process.pid}.tmp`
-  await writeFile(temporary, JSON.stringify(saved) + '\n')
-  await rename(temporary, file)
+  await writeAtomically(file, JSON.stringify(saved) + '\n')
 }
 
 const isTime = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isFinite(v))

@@ -5,10 +5,10 @@
 // to); the truncated file is rejected and counted, and the old reader stays.
 
 import t from 'tap'
-import { Agent, request } from 'node:http'
 import { copyFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { startLoad } from '../helpers/load-loop.js'
 import { buildMmdb, type MmdbEntry } from '../helpers/mmdb-writer.js'
 import { get, startService } from '../helpers/service.js'
 
@@ -79,27 +79,7 @@ t.test('database files replaced under load: no failed request, the right databas
   t.equal(await reloads(), '0/0')
 
   // Load: 6 keep-alive clients, the test network (whose decision is cached) among many others.
-  const agent = new Agent({ keepAlive: true, maxSockets: 6 })
-  t.teardown(() => agent.destroy())
-  const statuses = new Map<number, number>()
-  let running = true
-  let n = 0
-  const client = async (): Promise<void> => {
-    while (running) {
-      const i = n++
-      const from = i % 3 === 0 ? TEST_ADDRESS : `${1 + (i % 200)}.${(i >> 3) % 250}.7.9`
-      const status = await new Promise<number>((resolve) => {
-        const req = request({ port, path: INDEX, agent, headers: { 'X-Forwarded-For': from } }, (res) => {
-          res.resume()
-          res.on('end', () => resolve(res.statusCode ?? 0))
-        })
-        req.on('error', () => resolve(-1))
-        req.end()
-      })
-      statuses.set(status, (statuses.get(status) ?? 0) + 1)
-    }
-  }
-  const clients = Array.from({ length: 6 }, client)
+  const load = startLoad(t, port, { path: INDEX, clients: 6, from: (i) => i % 3 === 0 ? TEST_ADDRESS : `${1 + (i % 200)}.${(i >> 3) % 250}.7.9` })
 
   // 1. A valid replacement, renamed into place: picked up by the watch, caches forgotten.
   replace(db, tiny(1_800_000_000, city('AU', 'OC', -33.87, 151.21)))
@@ -112,11 +92,9 @@ t.test('database files replaced under load: no failed request, the right databas
   await until('the truncated file rejected', async () => await reloads() === '1/1')
   t.same(await facts(), { country: 'AU', builtAt: '2027-01-15T08:00:00.000Z', mirror: 'au' }, 'still the last good database')
 
-  running = false
-  await Promise.all(clients)
-  const total = [...statuses.values()].reduce((a, b) => a + b, 0)
-  t.ok(total > 200, `load ran through both replacements (${total} requests)`)
-  t.same([...statuses.keys()], [302], 'every request was answered 302')
+  await load.stop()
+  t.ok(load.total() > 200, `load ran through both replacements (${load.total()} requests)`)
+  t.same([...load.statuses.keys()], [302], 'every request was answered 302')
   t.equal(await reloads(), '1/1', 'one reload taken, one rejected')
 
   // 3. Rewritten in place (no rename) and reloaded at once, as on SIGHUP.

@@ -3,9 +3,9 @@
 // API and a change of the file on disk.
 
 import t from 'tap'
-import { Agent, request } from 'node:http'
 import { writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
+import { startLoad } from '../helpers/load-loop.js'
 import { get, startService } from '../helpers/service.js'
 
 const TOKEN = 'test-admin-token-0123456789'
@@ -30,28 +30,7 @@ t.test('reloads under load: no failed request, the right table in force', async 
   t.teardown(() => service.close())
 
   // Load: 8 keep-alive clients from many networks until told to stop.
-  const agent = new Agent({ keepAlive: true, maxSockets: 8 })
-  t.teardown(() => agent.destroy())
-  const statuses = new Map<number, number>()
-  const seen = new Set<string>()
-  let running = true
-  let n = 0
-  const worker = async (): Promise<void> => {
-    while (running) {
-      const i = n++
-      const status = await new Promise<number>((resolve) => {
-        const req = request({ port, path: INDEX, agent, headers: { 'X-Forwarded-For': `85.${i % 250}.${(i >> 8) % 250}.7` } }, (res) => {
-          seen.add(String(res.headers['x-mirrorgate-mirror']))
-          res.resume()
-          res.on('end', () => resolve(res.statusCode ?? 0))
-        })
-        req.on('error', () => resolve(-1))
-        req.end()
-      })
-      statuses.set(status, (statuses.get(status) ?? 0) + 1)
-    }
-  }
-  const workers = Array.from({ length: 8 }, worker)
+  const load = startLoad(t, port, { path: INDEX, clients: 8, from: (i) => `85.${i % 250}.${(i >> 8) % 250}.7` })
   const mirrorsNow = async (): Promise<string[]> => {
     const report = JSON.parse((await get(port, '/api/v1/mirrors')).body) as { mirrors: Array<{ id: string }> }
     return report.mirrors.map((m) => m.id).sort()
@@ -84,16 +63,14 @@ t.test('reloads under load: no failed request, the right table in force', async 
   const ok = await fetch(`http://127.0.0.1:${port}/api/v1/admin/reload`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } })
   t.equal(ok.status, 200)
   t.same(await mirrorsNow(), ['final'])
-  await until('the load served from the last table', () => seen.has('final'))
+  await until('the load served from the last table', () => load.mirrors.has('final'))
 
-  running = false
-  await Promise.all(workers)
-  const total = [...statuses.values()].reduce((a, b) => a + b, 0)
-  t.ok(total > 100, `load ran (${total} requests)`)
-  t.same([...statuses.keys()], [302], 'every request during the reloads was answered 302')
-  t.ok(seen.has('old-a') || seen.has('old-b'), 'the first table served')
-  t.ok(seen.has('final'), 'the last table served')
-  t.notOk(seen.has('bad') || seen.has('bad2'), 'the invalid table never served')
+  await load.stop()
+  t.ok(load.total() > 100, `load ran (${load.total()} requests)`)
+  t.same([...load.statuses.keys()], [302], 'every request during the reloads was answered 302')
+  t.ok(load.mirrors.has('old-a') || load.mirrors.has('old-b'), 'the first table served')
+  t.ok(load.mirrors.has('final'), 'the last table served')
+  t.notOk(load.mirrors.has('bad') || load.mirrors.has('bad2'), 'the invalid table never served')
   const redirect = await get(port, INDEX, { 'X-Forwarded-For': '85.1.1.1' })
   t.equal(redirect.headers['x-mirrorgate-mirror'], 'final')
   const metrics = (await get(port, '/metrics')).body
