@@ -15,16 +15,17 @@
 // mirror lacks is never sent there. Only when none of the ranked mirrors qualifies does a full
 // selection over what is known runs (core/file-routing.ts); that is uncached and rare.
 //
-// Under budgets (core/capacity.ts), route() first places the network: it keeps the mirror it
+// Under budgets (budget-placement.ts), route() first places the network: it keeps the mirror it
 // was given while that mirror has room, else takes the next in its order that has; the network's
 // index and its packages go through the same placement, so they stay on one mirror.
 
 import { LRUCache } from 'lru-cache'
+import { BudgetPlacement, type BudgetFacts } from './budget-placement.js'
+import type { Decision, Target } from './decision.js'
 import { networkId, networkKey, type Ip } from './core/ip.js'
 import { NetworkCache } from './network-cache.js'
 import { holds, holding, indexLagMs, mirrorIndex, pathFacts, type Coverage, type PathFacts } from './core/coverage.js'
 import { findFile, lists, type IndexVersion } from './core/file-set.js'
-import { place, type Placement } from './core/capacity.js'
 import { fileGate } from './core/file-routing.js'
 import type { FreshnessPolicy, PathClass } from './core/freshness.js'
 import { orderForNetwork, rankForPlace, select, type PlaceRanking, type Ranked, type Selection, type SelectionPolicy } from './core/selection.js'
@@ -35,44 +36,8 @@ import type { GeoIp } from './geoip/reader.js'
 import type { LoadMeter } from './live/load.js'
 import type { Metrics } from './metrics.js'
 
-/** One mirror the client may go to, reduced to what a response needs. */
-export interface Target {
-  readonly id: string
-  readonly base: string
-  /** Lowercase ISO country, as RFC 6249's geo= parameter wants it. */
-  readonly geo: string
-  /** The mirror's hash seed (its budget thresholds per network derive from it). */
-  readonly seed: number
-}
-
 /** A region the client pinned with a hint: its place replaces the GeoIP one. */
 export interface PinnedRegion { readonly hint: string, readonly place: Place }
-
-/**
- * What the redirect needs. Shared: every client network whose place and rendezvous order
- * give the same targets gets the same object, so the cache holds a key and a pointer per network.
- */
-export interface Decision {
-  /** Best first; empty when no mirror is eligible. */
-  readonly targets: readonly Target[]
-  /** Pre-rendered continent label for metrics. */
-  readonly continent: string
-  /**
-   * The fallback, where there is one, comes first: every target is known to be down, or none is
-   * known to hold a file the master's newest index lists.
-   */
-  readonly lastResort: boolean
-  /** How many of the targets are the comparably-near group the choice was made from. */
-  readonly group: number
-  /** Why route() changed decide()'s order (absent: it did not), for the decision log. */
-  readonly reason?: RouteReason
-}
-
-/**
- * overflow: budgets moved the network past a full mirror; all-full: every one is full;
- * file-holder: the first mirror in order known to hold the file; file-routing: a full selection over what is known of the files.
- */
-export type RouteReason = 'overflow' | 'all-full' | 'file-holder' | 'file-routing'
 
 /** Where the live state and what is known of the files come from (the Fleet). */
 export interface LiveSource {
@@ -89,16 +54,6 @@ export interface Explanation {
   readonly file: FileFacts | null
   /** Where budgets place this network, when some mirror has one. */
   readonly budget: BudgetFacts | null
-}
-
-export interface BudgetFacts {
-  /** The mirror the network had been given, if any. */
-  readonly assigned: string | null
-  /** The mirror it goes to now (null: every candidate is full, the fallback), and the full ones passed over. */
-  readonly placed: string | null
-  readonly passedOver: readonly string[]
-  /** Each candidate's load over this instance's share of its budget (0: no budget). */
-  readonly loads: ReadonlyArray<{ readonly id: string, readonly ratio: number }>
 }
 
 export interface FileFacts {
@@ -127,11 +82,6 @@ function onlyOlder (coverage: Coverage, facts: PathFacts | null): boolean {
   if (history === undefined || facts === null || facts.name === history.name) return false
   const file = findFile(history, facts.hash)
   return file >= 0 && !lists(history.versions[0] as IndexVersion, file)
-}
-
-/** A 32-bit hash of a network id (below 2^52), for its budget thresholds. */
-function networkHash (id: number): number {
-  return ((id % 4294967296) ^ Math.floor(id / 4294967296)) >>> 0
 }
 
 /** Class x scheme x family as 0..7: an index into a place's rankings, a part of a decision key. */
@@ -167,9 +117,8 @@ export class Redirector {
   readonly #now: () => number
   readonly #paths = new Map<string, PathFacts | null>()
   #declaring: { table: MirrorTable, any: boolean } | null = null
-  readonly #load: LoadMeter | null
-  /** Under budgets: the mirror each client network was given, by network id ('' : none had room). */
-  readonly #assigned: NetworkCache<string>
+  /** Where networks go under budgets; null without a load meter. */
+  readonly #budgets: BudgetPlacement | null
 
   /** `placesRanked` bounds the per-place rankings (default PLACES_RANKED). */
   constructor (opts: { geoip: GeoIp, live: LiveSource, policy: SelectionPolicy, keep: number, cacheSize: number, placesRanked?: number, metrics?: Metrics,
@@ -179,12 +128,13 @@ export class Redirector {
     this.#policy = opts.policy
     this.#volatileMaxLagMs = opts.freshness?.volatileMaxLagMs ?? Infinity
     this.#now = opts.now ?? Date.now
-    this.#load = opts.load ?? null
-    this.#assigned = new NetworkCache(opts.cacheSize)
     this.#keep = opts.keep
     this.#metrics = opts.metrics ?? null
     this.#live = opts.live
     this.#snapshot = opts.live.snapshot
+    this.#budgets = opts.load === undefined
+      ? null
+      : new BudgetPlacement({ load: opts.load, table: () => this.#snapshot.table, cacheSize: opts.cacheSize, metrics: this.#metrics })
     this.#cache = new NetworkCache(opts.cacheSize)
     this.#hinted = new LRUCache({ max: opts.cacheSize })
     this.#byPlace = new LRUCache({ max: opts.placesRanked ?? PLACES_RANKED })
@@ -283,9 +233,6 @@ export class Redirector {
     return t
   }
 
-  /** A mirror's load over its budget, by id; one function for every placement, not one per request. */
-  readonly #ratio = (id: string): number => (this.#load as LoadMeter).ratio(this.#snapshot.table.byId.get(id) as Mirror)
-
   /** Whether the table in force has budgets (then each redirect's load is counted). */
   get budgeted (): boolean {
     return this.#live.snapshot.table.budgeted
@@ -297,29 +244,6 @@ export class Redirector {
   }
 
   /**
-   * Where budgets place this network among the decision's targets; `commit` remembers it. Only an
-   * index request (volatile) moves a network: its packages follow the index it was given.
-   */
-  #placement (decision: Decision, network: number, cls: PathClass, commit: boolean): Placement {
-    const assigned = this.#assigned.get(network) || null
-    const placement = place(decision.targets, assigned, networkHash(network), this.#ratio, cls === 'versioned')
-    if (commit && placement.changed) this.#assigned.set(network, placement.index < 0 ? '' : (decision.targets[placement.index] as Target).id)
-    return placement
-  }
-
-  /** The decision with the network's placed mirror first; every target full: the fallback first. */
-  #underBudget (decision: Decision, network: number, cls: PathClass, commit: boolean): Decision {
-    const placement = this.#placement(decision, network, cls, commit)
-    if (placement.index === 0) return decision
-    if (commit && placement.passedOver.length > 0) {
-      this.#metrics?.overflow(placement.passedOver[0] as string, placement.index < 0 ? 'fallback' : (decision.targets[placement.index] as Target).id)
-    }
-    if (placement.index < 0) return { ...decision, lastResort: true, reason: 'all-full' }
-    const first = decision.targets[placement.index] as Target
-    return { ...decision, targets: [first, ...decision.targets.filter((_, i) => i !== placement.index)], group: placement.index < decision.group ? decision.group : 1, reason: 'overflow' }
-  }
-
-  /**
    * The targets for one request path (`rest`, below the prefix): decide(), refined by what each
    * mirror is known to hold. Without anything known about the path, decide()'s own answer.
    */
@@ -327,8 +251,8 @@ export class Redirector {
     const network = networkId(ip)
     let decision = this.#decideFor(ip, network, scheme, cls, pinned)
     let everyFull = false
-    if (this.#load !== null && this.#snapshot.table.budgeted && !decision.lastResort && decision.targets.length > 0) {
-      decision = this.#underBudget(decision, network, cls, commit)
+    if (this.#budgets !== null && this.#snapshot.table.budgeted && !decision.lastResort && decision.targets.length > 0) {
+      decision = this.#budgets.apply(decision, network, cls, commit)
       everyFull = decision.lastResort
     }
     const coverage = this.#live.coverage
@@ -451,19 +375,10 @@ export class Redirector {
 
   /** The network's placement under budgets, as route() would make it (nothing is remembered). */
   #budgetFacts (ip: Ip, scheme: Scheme, cls: PathClass, pinned: PinnedRegion | null): BudgetFacts | null {
-    const table = this.#snapshot.table
-    if (this.#load === null || !table.budgeted) return null
+    if (this.#budgets === null || !this.#snapshot.table.budgeted) return null
     const decision = this.decide(ip, scheme, cls, pinned)
     // Every candidate down: the fallback first, and budgets play no part (as in route()).
     if (decision.lastResort || decision.targets.length === 0) return null
-    const network = networkId(ip)
-    const placement = this.#placement(decision, network, cls, false)
-    const load = this.#load
-    return {
-      assigned: this.#assigned.get(network) || null,
-      placed: placement.index < 0 ? null : (decision.targets[placement.index] as Target).id,
-      passedOver: placement.passedOver,
-      loads: decision.targets.map((t) => ({ id: t.id, ratio: load.ratio(table.byId.get(t.id) as Mirror) }))
-    }
+    return this.#budgets.facts(decision, networkId(ip), cls)
   }
 }

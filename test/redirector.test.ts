@@ -12,7 +12,8 @@ import { regionPlace } from '../src/core/regions.js'
 import { Fleet } from '../src/live/fleet.js'
 import type { MirrorTable } from '../src/core/types.js'
 import { GeoIp } from '../src/geoip/reader.js'
-import { Redirector, type Decision } from '../src/redirector.js'
+import type { Decision } from '../src/decision.js'
+import { Redirector } from '../src/redirector.js'
 
 const KEEP = 4
 const policy = DEFAULTS.selection

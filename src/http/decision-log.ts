@@ -10,7 +10,7 @@ import { destination } from 'pino'
 import type { PathClass } from '../core/freshness.js'
 import type { Client } from '../core/types.js'
 import { MgError } from '../errors.js'
-import type { RouteReason } from '../redirector.js'
+import type { RouteReason } from '../decision.js'
 import { pathLabels } from './path-labels.js'
 
 /** The fast path's 400s, by error code, as a line gives them. */
