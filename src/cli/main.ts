@@ -23,7 +23,7 @@ const COMMANDS: Readonly<Record<string, Subcommand>> = {
     summary: 'plan each mirror\'s load against its budget (what `npm run simulate` runs)',
     load: async () => {
       const { simulateCommand } = await import('../planner/main.js')
-      return async (argv) => await simulateCommand(argv)
+      return async (argv, io) => await simulateCommand(argv, io)
     }
   }
 }
