@@ -37,7 +37,7 @@ class Meter {
 
   /** One redirect of `bytes` at `now`; rates are per second. */
   add (bytes: number, now: number, tauMs: number): void {
-    const keep = now <= this.at ? 1 : Math.exp((this.at - now) / tauMs)
+    const keep = this.decay(now, tauMs)
     this.requests = this.requests * keep + 1000 / tauMs
     this.bytes = this.bytes * keep + bytes * 1000 / tauMs
     if (now > this.at) this.at = now
