@@ -31,21 +31,24 @@ function isMapping (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** Reads and checks an overlay file's shape; which ids exist is checked when it is applied. */
-export function readOverlay (file: string): Overlay {
+/** A YAML file's document (duplicate keys refused); `what` names the file in errors. */
+function readYamlFile (file: string, what: string): unknown {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch (err) {
-    throw new PlanError(`${file}: cannot read the overlay: ${(err as Error).message}`)
+    throw new PlanError(`${file}: cannot read ${what}: ${(err as Error).message}`)
   }
-  let doc: unknown
   try {
-    doc = parseYaml(text, { uniqueKeys: true })
+    return parseYaml(text, { uniqueKeys: true })
   } catch (err) {
     throw new PlanError(`${file}: not valid YAML: ${(err as Error).message}`)
   }
-  return overlayFromDocument(doc ?? {}, file)
+}
+
+/** Reads and checks an overlay file's shape; which ids exist is checked when it is applied. */
+export function readOverlay (file: string): Overlay {
+  return overlayFromDocument(readYamlFile(file, 'the overlay') ?? {}, file)
 }
 
 export function overlayFromDocument (doc: unknown, file: string): Overlay {
@@ -99,18 +102,7 @@ export function applyOverlay (doc: unknown, overlay: Overlay, file: string): unk
 
 /** The table file with the overlay applied, validated as mirrorgate validates a table. */
 export function loadPlanTable (tableFile: string, overlay: Overlay, overlayFile: string | null): MirrorTable {
-  let text: string
-  try {
-    text = readFileSync(tableFile, 'utf8')
-  } catch (err) {
-    throw new PlanError(`${tableFile}: cannot read the table: ${(err as Error).message}`)
-  }
-  let doc: unknown
-  try {
-    doc = parseYaml(text, { uniqueKeys: true })
-  } catch (err) {
-    throw new PlanError(`${tableFile}: not valid YAML: ${(err as Error).message}`)
-  }
+  const doc = readYamlFile(tableFile, 'the table')
   const label = overlayFile === null ? tableFile : `${tableFile} with ${overlayFile}`
   return tableFromDocument(applyOverlay(doc, overlay, overlayFile ?? tableFile), label)
 }
